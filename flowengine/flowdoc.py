@@ -1,0 +1,226 @@
+"""The flow document: Node-RED flows.json, parsed and validated.
+
+The raw list is kept exactly as given (export gives it back, unknown properties and
+string-typed numbers included); validation reads it and returns a list of issues naming node,
+type and field. Graph checks: duplicate ids, dangling wires, ports out of range, unknown
+`z`, missing subflow or config node, unknown types. Node properties are parsed by each
+type's pydantic model and compiled (regex, cron, JSONata) by its `setup()`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import ConfigError, ValidationIssue
+from .registry import Registry
+
+CONTAINER_TYPES = {"tab", "subflow", "group"}
+# Node-RED's JavaScript function node: kept as it is, inert, reported as needing a Python port.
+JS_FUNCTION_TYPE = "function"
+
+
+@dataclass
+class FlowDocument:
+    raw: list[dict]
+    tabs: dict[str, dict] = field(default_factory=dict)
+    subflows: dict[str, dict] = field(default_factory=dict)
+    groups: dict[str, dict] = field(default_factory=dict)
+    config_nodes: dict[str, dict] = field(default_factory=dict)
+    flow_nodes: dict[str, dict] = field(default_factory=dict)
+    by_id: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def node_count(self) -> int:
+        return len(self.flow_nodes) + len(self.config_nodes)
+
+
+def is_flow_node(obj: dict) -> bool:
+    """Node-RED decides flow node vs config node by the presence of x and y."""
+    return "x" in obj and "y" in obj
+
+
+def parse_text(text: str | bytes) -> tuple[Any, list[ValidationIssue]]:
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as exc:
+        return None, [ValidationIssue(None, None, f"line {exc.lineno} column {exc.colno}",
+                                      f"not valid JSON: {exc.msg}")]
+    except UnicodeDecodeError as exc:
+        return None, [ValidationIssue(None, None, "", f"not UTF-8 text: {exc}")]
+
+
+def load_document(data: Any) -> tuple[FlowDocument | None, list[ValidationIssue]]:
+    """Classify the objects of a flows.json array; structural errors come back as issues."""
+    if isinstance(data, dict) and isinstance(data.get("flows"), list):
+        data = data["flows"]  # Node-RED admin API v2 shape {rev, flows}
+    if not isinstance(data, list):
+        return None, [ValidationIssue(None, None, "", "a flows file must be a JSON array of node objects")]
+    issues: list[ValidationIssue] = []
+    doc = FlowDocument(raw=data)
+    for index, obj in enumerate(data):
+        if not isinstance(obj, dict):
+            issues.append(ValidationIssue(None, None, f"[{index}]", "each entry must be a JSON object"))
+            continue
+        nid, ntype = obj.get("id"), obj.get("type")
+        if not isinstance(nid, str) or not nid:
+            issues.append(ValidationIssue(None, ntype if isinstance(ntype, str) else None, f"[{index}].id",
+                                          "missing or non-string id"))
+            continue
+        if not isinstance(ntype, str) or not ntype:
+            issues.append(ValidationIssue(nid, None, "type", "missing or non-string type"))
+            continue
+        if nid in doc.by_id:
+            issues.append(ValidationIssue(nid, ntype, "id", f"duplicate id (also used by a "
+                                                            f"{doc.by_id[nid].get('type')!r} node)"))
+            continue
+        doc.by_id[nid] = obj
+        if ntype == "tab":
+            doc.tabs[nid] = obj
+        elif ntype == "subflow":
+            doc.subflows[nid] = obj
+        elif ntype == "group":
+            doc.groups[nid] = obj
+        elif is_flow_node(obj) or ntype == "junction":
+            doc.flow_nodes[nid] = obj
+        else:
+            doc.config_nodes[nid] = obj
+    return doc, issues
+
+
+def check_graph(doc: FlowDocument, registry: Registry) -> list[ValidationIssue]:
+    issues: list[ValidationIssue] = []
+    containers = set(doc.tabs) | set(doc.subflows)
+    for nid, obj in doc.flow_nodes.items():
+        ntype = obj["type"]
+        z = obj.get("z")
+        if z is not None and z not in containers:
+            issues.append(ValidationIssue(nid, ntype, "z", f"unknown flow (tab or subflow) {z!r}"))
+        g = obj.get("g")
+        if g is not None and g not in doc.groups:
+            issues.append(ValidationIssue(nid, ntype, "g", f"unknown group {g!r}", "warning"))
+        wires = obj.get("wires", [])
+        if not isinstance(wires, list) or not all(isinstance(p, list) for p in wires):
+            issues.append(ValidationIssue(nid, ntype, "wires", "wires must be a list of lists of node ids"))
+            continue
+        for port, targets in enumerate(wires):
+            for t_index, target in enumerate(targets):
+                if not isinstance(target, str):
+                    issues.append(ValidationIssue(nid, ntype, f"wires[{port}][{t_index}]",
+                                                  "wire target must be a node id string"))
+                elif target not in doc.flow_nodes:
+                    issues.append(ValidationIssue(nid, ntype, f"wires[{port}][{t_index}]",
+                                                  f"wire to unknown node {target!r}"))
+                elif doc.flow_nodes[target].get("z") != z:
+                    issues.append(ValidationIssue(nid, ntype, f"wires[{port}][{t_index}]",
+                                                  f"wire to node {target!r} on another flow", "warning"))
+        if ntype.startswith("subflow:"):
+            sf_id = ntype[len("subflow:"):]
+            if sf_id not in doc.subflows:
+                issues.append(ValidationIssue(nid, ntype, "type", f"unknown subflow {sf_id!r}"))
+            else:
+                n_out = len(doc.subflows[sf_id].get("out") or [])
+                if doc.subflows[sf_id].get("status"):
+                    n_out += 1
+                if len(wires) > n_out and any(wires[n_out:]):
+                    issues.append(ValidationIssue(nid, ntype, "wires",
+                                                  f"{len(wires)} output ports wired but the subflow has {n_out}"))
+    for sf_id, sf in doc.subflows.items():
+        for i, port in enumerate(sf.get("in") or []):
+            for j, w in enumerate(port.get("wires") or []):
+                if w.get("id") not in doc.flow_nodes:
+                    issues.append(ValidationIssue(sf_id, "subflow", f"in[{i}].wires[{j}]",
+                                                  f"wire to unknown node {w.get('id')!r}"))
+        for i, port in enumerate(sf.get("out") or []):
+            for j, w in enumerate(port.get("wires") or []):
+                if w.get("id") not in doc.flow_nodes and w.get("id") != sf_id:
+                    issues.append(ValidationIssue(sf_id, "subflow", f"out[{i}].wires[{j}]",
+                                                  f"wire from unknown node {w.get('id')!r}"))
+    for nid, obj in doc.config_nodes.items():
+        z = obj.get("z")
+        if z is not None and z != "" and z not in containers:
+            issues.append(ValidationIssue(nid, obj["type"], "z", f"unknown flow {z!r}", "warning"))
+    return issues
+
+
+def check_nodes(doc: FlowDocument, registry: Registry, env_lookup: Any = None) -> list[ValidationIssue]:
+    """Parse each node's properties with its type's model and compile what it compiles."""
+    from .envsubst import substitute_properties
+
+    issues: list[ValidationIssue] = []
+    for nid, obj in list(doc.flow_nodes.items()) + list(doc.config_nodes.items()):
+        ntype = obj["type"]
+        if ntype in ("junction",) or ntype.startswith("subflow:"):
+            continue
+        cls = registry.get(ntype)
+        if cls is None:
+            if ntype == JS_FUNCTION_TYPE:
+                continue
+            issues.append(ValidationIssue(nid, ntype, "type", f"unknown node type {ntype!r} "
+                                          "(is its node pack installed?)"))
+            continue
+        if obj.get("d"):
+            continue
+        props = substitute_properties(obj, env_lookup(obj) if env_lookup else None)
+        issues.extend(validate_node(cls, props, doc))
+    for nid, obj in doc.flow_nodes.items():
+        if obj["type"] == JS_FUNCTION_TYPE:
+            issues.append(ValidationIssue(nid, JS_FUNCTION_TYPE, "func",
+                                          "Node-RED JavaScript function node: kept unchanged but inert; "
+                                          "port it to a python-function node", "warning"))
+    return issues
+
+
+def validate_node(cls: type, props: dict, doc: FlowDocument | None) -> list[ValidationIssue]:
+    nid, ntype = props.get("id"), props.get("type")
+    issues: list[ValidationIssue] = []
+    try:
+        config = cls.Config.model_validate(props)
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err["loc"]) or "(node)"
+            got = err.get("input")
+            got_text = f" (got {json.dumps(got)[:60]})" if not isinstance(got, dict) else ""
+            issues.append(ValidationIssue(nid, ntype, path, f"{err['msg']}{got_text}"))
+        return issues
+    # References to config nodes (fields marked with json_schema_extra node_ref)
+    for fname, finfo in cls.Config.model_fields.items():
+        extra = finfo.json_schema_extra if isinstance(finfo.json_schema_extra, dict) else {}
+        ref_type = extra.get("node_ref")
+        if ref_type and doc is not None:
+            ref = getattr(config, fname, None)
+            if ref and (ref not in doc.config_nodes or (ref_type != "*" and
+                                                        doc.config_nodes[ref].get("type") != ref_type)):
+                issues.append(ValidationIssue(nid, ntype, fname, f"missing {ref_type} config node {ref!r}"))
+            elif not ref and extra.get("required", True):
+                issues.append(ValidationIssue(nid, ntype, fname, f"no {ref_type} config node selected"))
+    try:
+        node = cls(props, config, None)
+        node.setup()
+        n_out = cls.output_count(config)
+        wires = props.get("wires") or []
+        if len(wires) > n_out and any(wires[n_out:]):
+            issues.append(ValidationIssue(nid, ntype, "wires",
+                                          f"{len(wires)} output ports wired but the node has {n_out}"))
+    except ConfigError as exc:
+        issues.append(ValidationIssue(nid, ntype, exc.field, str(exc)))
+    except Exception as exc:  # a node's setup bug must still come back as a named issue
+        issues.append(ValidationIssue(nid, ntype, "", f"{type(exc).__name__}: {exc}"))
+    return issues
+
+
+def validate_document(data: Any, registry: Registry, env_lookup: Any = None) -> tuple[
+        FlowDocument | None, list[ValidationIssue]]:
+    doc, issues = load_document(data)
+    if doc is None:
+        return None, issues
+    issues += check_graph(doc, registry)
+    issues += check_nodes(doc, registry, env_lookup)
+    return doc, issues
+
+
+def errors_only(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    return [i for i in issues if i.severity == "error"]

@@ -1,0 +1,95 @@
+"""A node's bounded inbox: the backpressure point between two nodes.
+
+A plain deque plus at most one waiting consumer (the node's worker) and a FIFO of waiting
+producers. It is cheaper than asyncio.Queue on the per-message path and lets the engine put a
+message past capacity when blocking would deadlock (a send that closes a cycle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+
+class Inbox:
+    __slots__ = ("capacity", "_items", "_getter", "_putters", "_loop", "dropped", "drop_oldest")
+
+    def __init__(self, capacity: int, drop_oldest: bool = False):
+        if capacity < 1:
+            raise ValueError("inbox capacity must be >= 1")
+        self.capacity = capacity
+        self.drop_oldest = drop_oldest  # sources that cannot wait (camera): newest wins
+        self._items: deque = deque()
+        self._getter: asyncio.Future | None = None
+        self._putters: deque[asyncio.Future] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def has_space(self) -> bool:
+        return len(self._items) < self.capacity
+
+    def put_nowait(self, item: Any) -> None:
+        """Append regardless of capacity (cycle sends, timers); the caller decides when."""
+        items = self._items
+        if self.drop_oldest and len(items) >= self.capacity:
+            items.popleft()
+            self.dropped += 1
+        items.append(item)
+        getter = self._getter
+        if getter is not None:
+            self._getter = None
+            if not getter.done():
+                getter.set_result(None)
+
+    async def put(self, item: Any) -> None:
+        """Append, waiting while the inbox is full (backpressure)."""
+        if len(self._items) >= self.capacity and not self.drop_oldest:
+            loop = self._loop or asyncio.get_running_loop()
+            self._loop = loop
+            while len(self._items) >= self.capacity:
+                fut = loop.create_future()
+                self._putters.append(fut)
+                try:
+                    await fut
+                except asyncio.CancelledError:
+                    if fut in self._putters:
+                        self._putters.remove(fut)
+                    raise
+        self.put_nowait(item)
+
+    def pop(self) -> Any:
+        item = self._items.popleft()
+        putters = self._putters
+        while putters:
+            fut = putters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                break
+        return item
+
+    async def wait(self) -> None:
+        """Wait until there is at least one item (only the node's worker calls this)."""
+        if self._items:
+            return
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        fut = loop.create_future()
+        self._getter = fut
+        try:
+            await fut
+        finally:
+            if self._getter is fut:
+                self._getter = None
+
+    def clear(self) -> int:
+        n = len(self._items)
+        self._items.clear()
+        while self._putters:
+            fut = self._putters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+        return n

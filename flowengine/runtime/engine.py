@@ -1,0 +1,505 @@
+"""The Engine: validate -> build -> start -> run -> stop a flow document.
+
+It is the `NodeHost` every node talks to: it routes errors to catch nodes, status to status
+nodes and finished messages to complete nodes, resolves env vars through the scope chain and
+hands out context. Deploys are atomic: a document that fails validation or whose nodes fail
+to start leaves the previous flows running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..clock import Clock, RealClock
+from ..errors import FlowValidationError, ValidationIssue
+from ..flowdoc import FlowDocument, errors_only, validate_document
+from ..jsvalue import UNDEFINED, json_loads, to_number
+from ..message import Message, clone_message, new_msgid
+from ..node import Node
+from ..registry import Registry
+from .builder import SUBFLOW_IN, SUBFLOW_OUT, Plan, Scope, build_plan
+from .context import ContextStores, MemoryStore, ScopedContext
+from .events import EventBus
+from .graph import strongly_connected
+from .internal import InertNode, SubflowIn, SubflowOut
+
+log = logging.getLogger("flowengine.engine")
+
+# Env var names never handed to flows (they carry the process's own secrets).
+_HIDDEN_ENV = {"FLOWENGINE_SECRET_KEY", "FLOWENGINE_ADMIN_PASSWORD"}
+_ERROR_LOOP_LIMIT = 10
+
+
+class Engine:
+    def __init__(self, registry: Registry, *, clock: Clock | None = None,
+                 contexts: ContextStores | None = None, inbox_capacity: int = 64,
+                 settings: dict[str, Any] | None = None, stop_timeout: float = 5.0,
+                 blocking_workers: int = 4):
+        self.registry = registry
+        self.clock: Clock = clock or RealClock()
+        self.contexts = contexts or ContextStores({"memory": MemoryStore()})
+        self.inbox_capacity = inbox_capacity
+        self.settings = dict(settings or {})
+        self.stop_timeout = stop_timeout
+        self.events = EventBus()
+        self.nodes: dict[str, Node] = {}
+        self.document: FlowDocument | None = None
+        self.plan: Plan | None = None
+        self.started = False
+        self._node_scope: dict[str, Scope] = {}
+        self._contexts_cache: dict[tuple[str, str], ScopedContext] = {}
+        self._complete_watchers: dict[str, list[Node]] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=blocking_workers,
+                                                               thread_name_prefix="flowengine-blocking")
+        self._deploy_lock = asyncio.Lock()
+        self.error_count = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def open(self) -> None:
+        await self.contexts.open()
+
+    async def close(self) -> None:
+        await self.stop_flows()
+        await self.contexts.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def validate(self, data: Any) -> tuple[FlowDocument | None, list[ValidationIssue]]:
+        return validate_document(data, self.registry, self._validation_env_lookup(data))
+
+    def _validation_env_lookup(self, data: Any) -> Callable[[dict], Callable[[str], Any]]:
+        tabs = {o.get("id"): o for o in data if isinstance(o, dict) and o.get("type") == "tab"} \
+            if isinstance(data, list) else {}
+
+        def for_node(obj: dict) -> Callable[[str], Any]:
+            tab = tabs.get(obj.get("z"))
+
+            def lookup(name: str) -> Any:
+                for entry in (tab or {}).get("env") or []:
+                    if entry.get("name") == name:
+                        return entry.get("value")
+                return os.environ.get(name) if name not in _HIDDEN_ENV else None
+            return lookup
+        return for_node
+
+    async def deploy(self, data: Any) -> list[ValidationIssue]:
+        """Validate and start `data`, replacing what runs. Raises FlowValidationError (and
+        keeps the old flows running) when anything is wrong. Returns the warnings."""
+        async with self._deploy_lock:
+            doc, issues = self.validate(data)
+            if doc is None or errors_only(issues):
+                raise FlowValidationError(errors_only(issues) or issues)
+            previous = self.document
+            await self.stop_flows()
+            try:
+                await self._start(doc)
+            except FlowValidationError as exc:
+                log.error("deploy failed, restoring the previous flows: %s", exc)
+                await self.stop_flows()
+                if previous is not None:
+                    await self._start(previous)
+                raise
+            self._forget_removed_context(previous, doc)
+            self.events.publish("deploy", None, {"nodes": len(self.nodes)})
+            return [i for i in issues if i.severity != "error"]
+
+    def _forget_removed_context(self, old: FlowDocument | None, new: FlowDocument) -> None:
+        if old is None:
+            return
+        for nid in set(old.by_id) - set(new.by_id):
+            obj = old.by_id[nid]
+            if obj.get("type") == "tab":
+                self.contexts.delete_scope(nid)
+            else:
+                self.contexts.delete_scope(f"{nid}:{obj.get('z')}")
+
+    async def _start(self, doc: FlowDocument) -> None:
+        plan = build_plan(doc)
+        nodes: dict[str, Node] = {}
+        issues: list[ValidationIssue] = []
+        for nid, np_ in plan.nodes.items():
+            node = self._instantiate(np_.spec, np_.scope, issues)
+            if node is not None:
+                nodes[nid] = node
+                self._node_scope[nid] = np_.scope
+        if issues:
+            raise FlowValidationError(issues)
+        self.document, self.plan, self.nodes = doc, plan, nodes
+        self._wire(plan)
+        # Config nodes start first: the nodes that use them expect them ready.
+        order = sorted(nodes.values(), key=lambda n: 0 if n.is_config else 1)
+        start_issues: list[ValidationIssue] = []
+        for node in order:
+            try:
+                await asyncio.wait_for(node.start(), timeout=self.settings.get("start_timeout", 15.0))
+            except Exception as exc:
+                start_issues.append(ValidationIssue(node.id, node.type, "", f"failed to start: {exc!r}"))
+        if start_issues:
+            raise FlowValidationError(start_issues)
+        loop = asyncio.get_running_loop()
+        for node in order:
+            if not node.is_config:  # catch/status get messages from the engine, not wires
+                node._worker_task = loop.create_task(node._work(), name=f"node:{node.id}")
+                self._tasks.append(node._worker_task)
+        for node in order:
+            if node.run is not None:
+                self._tasks.append(loop.create_task(self._run_source(node), name=f"source:{node.id}"))
+        self.started = True
+
+    def _instantiate(self, spec: dict, scope: Scope, issues: list[ValidationIssue]) -> Node | None:
+        from ..envsubst import substitute_properties
+
+        ntype = spec["type"]
+        if ntype == SUBFLOW_IN:
+            cls: type[Node] | None = SubflowIn
+        elif ntype == SUBFLOW_OUT:
+            cls = SubflowOut
+        else:
+            cls = self.registry.get(ntype)
+            if cls is None:
+                cls = InertNode  # JS function nodes: kept, inert, reported by validation
+        props = substitute_properties(spec, lambda name: self._env_lookup(scope, spec, name))
+        try:
+            config = cls.Config.model_validate(props)
+            node = cls(props, config, self)
+            node.setup()
+        except Exception as exc:
+            issues.append(ValidationIssue(spec.get("id"), ntype, getattr(exc, "field", ""), str(exc)))
+            return None
+        node._inbox.capacity = self.inbox_capacity
+        node._inbox.drop_oldest = node.overflow == "drop_oldest"
+        return node
+
+    def _wire(self, plan: Plan) -> None:
+        nodes = self.nodes
+        link_ins_by_out: dict[str, list[str]] = {}
+        for nid, node in nodes.items():
+            if node.type == "link in":
+                for src in node.spec.get("links") or []:
+                    link_ins_by_out.setdefault(src, []).append(nid)
+        edges: dict[str, set[str]] = {nid: set() for nid in nodes}
+        for nid, np_ in plan.nodes.items():
+            node = nodes.get(nid)
+            if node is None:
+                continue
+            wires = [[nodes[t] for t in port if t in nodes] for port in np_.wires]
+            if node.type == "link out" and node.spec.get("mode", "link") == "link":
+                targets = list(dict.fromkeys(list(node.spec.get("links") or []) + link_ins_by_out.get(nid, [])))
+                wires = [[nodes[t] for t in targets if t in nodes and nodes[t].type == "link in"]]
+            node._wires = wires
+            node._single = wires[0][0] if len(wires) == 1 and len(wires[0]) == 1 else None
+            for port in wires:
+                edges[nid].update(t.id for t in port)
+        # catch / status / complete scopes
+        for scope in plan.scopes.values():
+            scope.catch_nodes, scope.status_nodes = [], []
+        self._complete_watchers = {}
+        for node in nodes.values():
+            scope = self._node_scope[node.id]
+            if node.type == "catch":
+                scope.catch_nodes.append(node)
+            elif node.type == "status":
+                scope.status_nodes.append(node)
+            elif node.type == "complete":
+                for target in node.spec.get("scope") or []:
+                    self._complete_watchers.setdefault(target, []).append(node)
+        for target_id, watchers in self._complete_watchers.items():
+            if target_id in nodes:
+                nodes[target_id]._watched_complete = True
+                edges[target_id].update(w.id for w in watchers)
+        # Error and status routes can close cycles too (retry loops): count them as edges.
+        for node in nodes.values():
+            scope = self._node_scope[node.id]
+            while scope is not None:
+                edges[node.id].update(c.id for c in scope.catch_nodes)
+                edges[node.id].update(s.id for s in scope.status_nodes)
+                scope = scope.parent
+        calls = [n.id for n in nodes.values() if n.type == "link call"]
+        for node in nodes.values():
+            if node.type == "link out" and node.spec.get("mode") == "return":
+                edges[node.id].update(calls)
+            if node.type == "link call":
+                edges[node.id].update(n.id for n in nodes.values() if n.type == "link in")
+        for index, component in enumerate(strongly_connected(edges)):
+            if len(component) > 1 or next(iter(component)) in edges[next(iter(component))]:
+                for nid in component:
+                    nodes[nid]._cycle = index
+
+    async def _run_source(self, node: Node) -> None:
+        try:
+            await node.run()  # type: ignore[misc]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("source node %s stopped with an error", node.id)
+            node.error(exc)
+
+    async def stop_flows(self) -> None:
+        """Stop everything: sources first, then workers, then stop() with a timeout each."""
+        if not self.nodes:
+            return
+        tasks, self._tasks = self._tasks, []
+        sources = [t for t in tasks if t.get_name().startswith("source:")]
+        for t in sources:
+            t.cancel()
+        await asyncio.gather(*sources, return_exceptions=True)
+        workers = [t for t in tasks if t not in sources]
+        for t in workers:
+            t.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        for node in self.nodes.values():
+            for t in list(node._tasks):
+                t.cancel()
+        for node in sorted(self.nodes.values(), key=lambda n: 1 if n.is_config else 0):
+            try:
+                await asyncio.wait_for(node.stop(), timeout=self.stop_timeout)
+            except Exception:
+                log.exception("node %s (%s) did not stop cleanly", node.id, node.type)
+            try:
+                await asyncio.wait_for(node.safe_state(), timeout=self.stop_timeout)
+            except Exception:
+                log.exception("node %s (%s) failed to reach its safe state", node.id, node.type)
+            if node._tasks:
+                await asyncio.gather(*node._tasks, return_exceptions=True)
+        self.nodes = {}
+        self._node_scope = {}
+        self._contexts_cache = {}
+        self.started = False
+
+    # ------------------------------------------------------------------ NodeHost
+    def handle_error(self, node: Node, error: BaseException | str, msg: Message | None) -> None:
+        self.error_count += 1
+        text = str(error) if not isinstance(error, BaseException) else (str(error) or type(error).__name__)
+        count = 1
+        if msg is not None:
+            prev = msg.get("error")
+            if isinstance(prev, dict) and isinstance(prev.get("source"), dict) \
+                    and prev["source"].get("id") == node.id:
+                count = int(prev["source"].get("count", 0)) + 1
+                if count >= _ERROR_LOOP_LIMIT:
+                    log.warning("node %s: error loop detected, message dropped", node.id)
+                    return
+        log.error("[%s:%s] %s", node.type, node.name or node.id, text)
+        self.events.publish("log", node.id, {"level": "error", "msg": text})
+        scope: Scope | None = self._node_scope.get(node.id)
+        reporter_ids = {node.id}
+        while scope is not None:
+            if self._deliver_error(scope, node, reporter_ids, text, msg, count, error):
+                return
+            if scope.kind == "subflow" and scope.instance_id:
+                reporter_ids.add(scope.instance_id)
+            scope = scope.parent
+
+    def _deliver_error(self, scope: Scope, node: Node, reporter_ids: set[str], text: str,
+                       msg: Message | None, count: int, error: Any) -> bool:
+        if not scope.catch_nodes:
+            return False
+        groups = self._group_chain(node)
+        candidates: list[Node] = []
+        uncaught: list[Node] = []
+        for catch in scope.catch_nodes:
+            if catch.id == node.id:
+                continue  # a catch node never catches its own error
+            sc = catch.spec.get("scope")
+            if isinstance(sc, list):
+                if not reporter_ids.intersection(sc):
+                    continue
+            elif sc == "group":
+                if catch.g is None or catch.g not in groups:
+                    continue
+            if catch.spec.get("uncaught"):
+                uncaught.append(catch)
+            else:
+                candidates.append(catch)
+        targets = candidates or uncaught
+        if not targets:
+            return False
+        base = clone_message(msg) if msg is not None else {}
+        for i, catch in enumerate(targets):
+            m = base if i == 0 else clone_message(base)
+            if "error" in m:
+                m["_error"] = m.pop("error")
+            source = {"id": node.id, "type": node.type, "count": count}
+            if node.name:
+                source["name"] = node.name
+            err = {"message": text, "source": source}
+            if isinstance(error, BaseException):
+                err["stack"] = f"{type(error).__name__}: {text}"
+            m["error"] = err
+            m.setdefault("_msgid", new_msgid())
+            catch._inbox.put_nowait(m)
+        return True
+
+    def _group_chain(self, node: Node) -> list[str]:
+        chain, g = [], node.g
+        groups = self.plan.groups if self.plan else {}
+        while g and g not in chain:
+            chain.append(g)
+            g = (groups.get(g) or {}).get("g")
+        return chain
+
+    def handle_status(self, node: Node, status: dict) -> None:
+        self.events.publish("status", node.id, status)
+        scope = self._node_scope.get(node.id)
+        if scope is None or not scope.status_nodes:
+            return
+        groups = self._group_chain(node)
+        source = {"id": node.id, "type": node.type, "name": node.name}
+        for st in scope.status_nodes:
+            sc = st.spec.get("scope")
+            if isinstance(sc, list) and node.id not in sc:
+                continue
+            if sc == "group" and (st.g is None or st.g not in groups):
+                continue
+            if st.id == node.id:
+                continue
+            st._inbox.put_nowait({"_msgid": new_msgid(), "status": {**status, "source": dict(source)}})
+
+    def handle_complete(self, node: Node, msg: Message) -> None:
+        for watcher in self._complete_watchers.get(node.id, ()):
+            m = clone_message(msg)
+            source = {"id": node.id, "type": node.type}
+            if node.name:
+                source["name"] = node.name
+            m["complete"] = {"source": source}
+            watcher._inbox.put_nowait(m)
+
+    def context_for(self, node: Node, scope_name: str) -> ScopedContext:
+        key = (node.id, scope_name)
+        ctx = self._contexts_cache.get(key)
+        if ctx is not None:
+            return ctx
+        scope = self._node_scope.get(node.id)
+        if scope_name == "global":
+            ctx = ScopedContext(self.contexts, "global")
+        elif scope_name == "flow":
+            ctx = self._flow_context(scope)
+        else:
+            ctx = ScopedContext(self.contexts, f"{node.id}:{scope.id if scope else node.z}")
+        self._contexts_cache[key] = ctx
+        return ctx
+
+    def _flow_context(self, scope: Scope | None) -> ScopedContext:
+        if scope is None or scope.kind == "global":
+            return ScopedContext(self.contexts, "global")
+        parent = self._flow_context(scope.parent) if scope.parent is not None else None
+        return ScopedContext(self.contexts, scope.id, parent)
+
+    def env_get(self, node: Node, name: str) -> Any:
+        scope = self._node_scope.get(node.id)
+        value = self._env_lookup(scope, node.spec, name)
+        return UNDEFINED if value is None else value
+
+    def _env_lookup(self, scope: Scope | None, spec: dict, name: str) -> Any:
+        special = self._special_env(scope, spec, name)
+        if special is not None:
+            return special
+        groups = self.plan.groups if self.plan else {}
+        g = spec.get("g")
+        seen: set[str] = set()
+        while g and g not in seen:
+            seen.add(g)
+            grp = groups.get(g) or {}
+            found = self._env_entry(grp.get("env") or [], name, scope)
+            if found is not None:
+                return found
+            g = grp.get("g")
+        while scope is not None:
+            found = self._env_entry(scope.env, name, scope.parent)
+            if found is not None:
+                return found
+            if scope.kind == "subflow" and scope.definition is not None:
+                found = self._env_entry(scope.definition.get("env") or [], name, scope.parent)
+                if found is not None:
+                    return found
+            scope = scope.parent
+        if name in _HIDDEN_ENV:
+            return None
+        return os.environ.get(name)
+
+    def _special_env(self, scope: Scope | None, spec: dict, name: str) -> Any:
+        if not name.startswith("NR_"):
+            return None
+        if name == "NR_NODE_ID":
+            return spec.get("id")
+        if name == "NR_NODE_NAME":
+            return spec.get("name", "")
+        if name == "NR_NODE_PATH":
+            return f"{scope.path}/{spec.get('id')}" if scope else spec.get("id")
+        tab = scope
+        while tab is not None and tab.kind != "tab":
+            tab = tab.parent
+        if name == "NR_FLOW_ID":
+            return tab.id if tab else None
+        if name == "NR_FLOW_NAME":
+            return tab.name if tab else None
+        if name in ("NR_SUBFLOW_ID", "NR_SUBFLOW_NAME", "NR_SUBFLOW_PATH"):
+            sub = scope
+            while sub is not None and sub.kind != "subflow":
+                sub = sub.parent
+            if sub is None:
+                return None
+            return {"NR_SUBFLOW_ID": sub.id, "NR_SUBFLOW_NAME": sub.name, "NR_SUBFLOW_PATH": sub.path}[name]
+        if name in ("NR_GROUP_ID", "NR_GROUP_NAME"):
+            g = spec.get("g")
+            groups = self.plan.groups if self.plan else {}
+            if not g:
+                return None
+            return g if name == "NR_GROUP_ID" else (groups.get(g) or {}).get("name", "")
+        return None
+
+    def _env_entry(self, entries: list[dict], name: str, outer: Scope | None) -> Any:
+        for entry in entries:
+            if entry.get("name") != name:
+                continue
+            etype, value = entry.get("type", "str"), entry.get("value")
+            if etype == "num":
+                return to_number(value)
+            if etype == "bool":
+                return value is True or str(value).lower() == "true"
+            if etype == "json":
+                try:
+                    return json_loads(value) if isinstance(value, str) else value
+                except ValueError:
+                    return value
+            if etype == "env":
+                return self._env_lookup(outer, {}, str(value))
+            return value
+        return None
+
+    def emit_event(self, kind: str, node: Node | None, data: Any) -> None:
+        self.events.publish(kind, node.id if node else None, data)
+
+    def config_node(self, node_id: str) -> Node | None:
+        return self.nodes.get(node_id)
+
+    def find_node(self, node_id: str) -> Node | None:
+        return self.nodes.get(node_id)
+
+    def find_link_in(self, target: str) -> Node | None:
+        node = self.nodes.get(target)
+        if node is not None and node.type == "link in":
+            return node
+        matches = [n for n in self.nodes.values() if n.type == "link in" and n.name == target]
+        return matches[0] if len(matches) == 1 else None
+
+    def run_blocking(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return self.settings.get(name, default)
+
+    # ------------------------------------------------------------------ driving from outside
+    async def inject(self, node_id: str, msg: Message) -> None:
+        """Deliver `msg` to a node's inbox as if it came down a wire (tests, API)."""
+        node = self.nodes[node_id]
+        msg.setdefault("_msgid", new_msgid())
+        await node._inbox.put(msg)
+
+    def find_by_type(self, type_name: str) -> list[Node]:
+        return [n for n in self.nodes.values() if n.type == type_name]
