@@ -121,7 +121,7 @@ class FlowHarness:
             registry.register(HelperNode, "testing")
         for cls in extra_types or []:
             registry.register(cls, "testing")
-        self.flow = _with_defaults(flow)
+        self.flow = _with_defaults(flow, registry)
         self.clock = clock
         self.engine = Engine(registry, clock=clock, inbox_capacity=inbox_capacity,
                              settings=settings, contexts=contexts)
@@ -185,8 +185,9 @@ class FlowHarness:
         return self.engine.events.subscribe(maxlen)
 
 
-def _with_defaults(flow: list[dict]) -> list[dict]:
-    """Tests may omit tabs, x/y and wires: add what Node-RED's editor would have written."""
+def _with_defaults(flow: list[dict], registry: Registry) -> list[dict]:
+    """Tests may omit tabs, x/y and wires: add what Node-RED's editor would have written.
+    Config node types (mqtt-broker, ...) get no x/y, as in a real export."""
     out = [dict(n) for n in flow]
     has_tab = any(n.get("type") == "tab" for n in out)
     if not has_tab:
@@ -194,8 +195,8 @@ def _with_defaults(flow: list[dict]) -> list[dict]:
     tab_ids = {n["id"] for n in out if n.get("type") in ("tab", "subflow")}
     default_tab = next(n["id"] for n in out if n.get("type") == "tab")
     for n in out:
-        if n.get("type") in ("tab", "subflow", "group") or n.get("_config"):
-            n.pop("_config", None)
+        cls = registry.get(n.get("type", ""))
+        if n.get("type") in ("tab", "subflow", "group") or (cls is not None and cls.is_config):
             continue
         n.setdefault("z", default_tab if n.get("z") is None else n["z"])
         if n["z"] not in tab_ids:

@@ -47,7 +47,7 @@ def _env_str(node: Node, name: str) -> str:
 def format_date(fmt: str, now_ms: int) -> Any:
     if fmt in ("", "ms", None):
         return now_ms
-    when = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)
     if fmt == "iso":
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now_ms % 1000:03d}Z"
     if fmt == "object":

@@ -166,7 +166,7 @@ def _expand_instance(doc: FlowDocument, plan: Plan, inst: dict, parent: Scope, i
             entry.append(out_ids[i])
     plan.nodes[inst_id] = NodePlan(spec={**inst, "type": SUBFLOW_IN, "_subflow": sf_id}, scope=parent,
                                    wires=[entry])
-    for nid, clone in clones.items():
+    for clone in clones.values():
         if clone["type"].startswith("subflow:"):
             _expand_instance(doc, plan, clone, scope, clone["id"], depth + 1)
         else:

@@ -9,6 +9,7 @@ store flushes every 30 s and has emptied files on power loss).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,8 @@ class SqliteStore(MemoryStore):
     async def close(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
-            except asyncio.CancelledError:
-                pass
         if self._db is not None:
             await self.flush()
             await self._db.close()

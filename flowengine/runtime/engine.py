@@ -309,9 +309,8 @@ class Engine:
             if isinstance(sc, list):
                 if not reporter_ids.intersection(sc):
                     continue
-            elif sc == "group":
-                if catch.g is None or catch.g not in groups:
-                    continue
+            elif sc == "group" and (catch.g is None or catch.g not in groups):
+                continue
             if catch.spec.get("uncaught"):
                 uncaught.append(catch)
             else:

@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowengine import ConfigError, Message, Node, NodeConfig
-from flowengine import msgpath
+from flowengine import ConfigError, Message, Node, NodeConfig, msgpath
 from flowengine.fields import JSBool, Text
 from flowengine.jsvalue import UNDEFINED, is_number, to_js_string
 from flowengine.message import clone_message
@@ -206,9 +205,6 @@ class Change(Node):
             else:
                 new = js_replace(pattern, current, to_js_string(value))
                 self._set(rule.pt, rule.store, rule.target, new, msg)
-        elif is_number(current) and rule.fromt == "num":
-            if current == from_value:
-                self._set(rule.pt, rule.store, rule.target, value, msg)
-        elif isinstance(current, bool) and rule.fromt == "bool":
-            if current == from_value:
-                self._set(rule.pt, rule.store, rule.target, value, msg)
+        elif (is_number(current) and rule.fromt == "num" or isinstance(current, bool) and rule.fromt == "bool") \
+                and current == from_value:
+            self._set(rule.pt, rule.store, rule.target, value, msg)  # numbers/bools: exact match only

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowengine import Message, Node, NodeConfig
-from flowengine import msgpath
+from flowengine import Message, Node, NodeConfig, msgpath
 from flowengine.fields import JSBool, Text
 from flowengine.jsvalue import UNDEFINED, js_json_dumps, to_js_string
 from flowengine.typed import TypedValue

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowengine import ConfigError, Message, Node, NodeConfig
-from flowengine import msgpath
+from flowengine import ConfigError, Message, Node, NodeConfig, msgpath
 from flowengine.cron import CronError, compile_cron, next_fire
 from flowengine.fields import JSBool, OptionalNumber, Text
 from flowengine.jsvalue import UNDEFINED

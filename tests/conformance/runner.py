@@ -99,10 +99,9 @@ def compare(case: dict, actual: list[dict]) -> list[str]:
             diffs.append(f"port {port} #{i}: unexpected {g.get('msg')!r}")
         for i, w in enumerate(want[len(got):], len(got)):
             diffs.append(f"port {port} #{i}: missing {w.get('msg')!r}")
-    if case.get("ordered") and not diffs:
-        if [o.get("port") for o in actual] != [o.get("port") for o in expected]:
-            diffs.append(f"port order {[o.get('port') for o in actual]}, "
-                         f"expected {[o.get('port') for o in expected]}")
+    got_order, want_order = [o.get("port") for o in actual], [o.get("port") for o in expected]
+    if case.get("ordered") and not diffs and got_order != want_order:
+        diffs.append(f"port order {got_order}, expected {want_order}")
     timing = case.get("timing")
     if timing and not diffs:
         tol, frac = timing.get("tolerance_ms", DEFAULT_TOLERANCE_MS), timing.get("tolerance_frac", 0.05)
