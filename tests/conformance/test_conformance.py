@@ -15,7 +15,7 @@ CASES = load_cases()
 
 @pytest.fixture(scope="module")
 def conformance_results():
-    broker = Mosquitto(extra_config="max_queued_messages 100000\n")
+    broker = Mosquitto()
     broker.start()
     try:
         yield asyncio.run(run_all(CASES, broker.port))
