@@ -26,6 +26,11 @@ class JSONataExpression:
             self._expr = jsonata.Jsonata(source)
         except Exception as exc:
             raise ConfigError(field, f"invalid JSONata expression {source!r}: {exc}") from exc
+        # Keep JSON null distinct from "no result" (undefined): we convert both ourselves.
+        self._expr.set_output_convert_nulls(False)
+        from jsonata.utils import Utils
+
+        self._null = Utils.NULL_VALUE
         self._bound_node: Any = None
 
     def bind(self, node: Any) -> JSONataExpression:
@@ -46,7 +51,21 @@ class JSONataExpression:
             for k, v in bindings.items():
                 self._expr.assign(k, v)
         result = self._expr.evaluate(data)
-        return UNDEFINED if result is None else result
+        return UNDEFINED if result is None else self._from_jsonata(result)
+
+    def _from_jsonata(self, value: Any) -> Any:
+        """JSONata's null marker -> None, recursively (results are fresh objects)."""
+        if value is self._null:
+            return None
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if v is self._null or isinstance(v, (list, dict)):
+                    value[i] = self._from_jsonata(v)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if v is self._null or isinstance(v, (list, dict)):
+                    value[k] = self._from_jsonata(v)
+        return value
 
 
 def _nul(v: Any) -> Any:

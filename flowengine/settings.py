@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     context_default_store: str = Field("memory", description="Context store used when a key names none")
     context_flush_interval: float = Field(0.1, gt=0, le=60, description="Seconds before persistent context "
                                                                         "changes reach disk")
+    max_buffered: int = Field(10_000, ge=0, description="messages a node may hold (delay, join, sort, batch); "
+                                                         "0 = unlimited")
     stop_timeout: float = Field(5.0, gt=0, description="Seconds each node gets to stop")
 
     @field_validator("log_level")
