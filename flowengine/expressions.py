@@ -96,9 +96,9 @@ def make_renderer(escape: Callable[[str], str] = mustache_escape) -> Any:
 
 def parse_mustache(template: str) -> Any:
     """Parse once at deploy; raises ConfigError-friendly ValueError on bad templates."""
-    import pystache
+    from pystache.parser import parse
 
-    return pystache.parse(template)
+    return parse(template, raise_on_mismatch=True)
 
 
 __all__ = ["JSONataExpression", "mustache_escape", "no_escape", "make_renderer", "parse_mustache", "html"]

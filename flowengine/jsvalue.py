@@ -125,8 +125,8 @@ def truthy(value: Any) -> bool:
 
 
 def _primitive(value: Any) -> Any:
-    """JS ToPrimitive for objects/arrays (string form), used by loose equality."""
-    if isinstance(value, (list, dict)):
+    """JS ToPrimitive for objects, arrays and Buffers (their string form), used by comparisons."""
+    if isinstance(value, (list, dict, bytes, bytearray)):
         return to_js_string(value)
     return value
 
@@ -137,13 +137,11 @@ def loose_equals(a: Any, b: Any) -> bool:
     b_nullish = b is None or b is UNDEFINED
     if a_nullish or b_nullish:
         return a_nullish and b_nullish
-    if isinstance(a, (dict, list)) and isinstance(b, (dict, list)):
-        return a is b
+    if isinstance(a, (dict, list, bytes, bytearray)) and isinstance(b, (dict, list, bytes, bytearray)):
+        return a is b  # two objects are equal only when they are the same object
     a, b = _primitive(a), _primitive(b)
     if isinstance(a, str) and isinstance(b, str):
         return a == b
-    if isinstance(a, (bytes, bytearray)) or isinstance(b, (bytes, bytearray)):
-        return a is b
     na, nb = to_number(a), to_number(b)
     return na == nb
 
