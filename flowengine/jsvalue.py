@@ -33,7 +33,7 @@ class _Undefined:
 
 UNDEFINED: Any = _Undefined()
 
-_NUMERIC_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_NUMERIC_RE = re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
 _HEX_RE = re.compile(r"^\s*0[xX][0-9a-fA-F]+\s*$")
 
 

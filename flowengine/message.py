@@ -20,13 +20,21 @@ def clone_message(value: Any) -> Any:
     """Deep copy for fan-out: dicts and lists are copied, immutable values shared.
 
     Large payloads that nodes treat as read-only (bytes, numpy frames) are shared, never
-    copied: a camera frame fanned out to three nodes costs nothing extra.
+    copied: a camera frame fanned out to three nodes costs nothing extra. A message that
+    contains itself (a cycle) falls back to copy.deepcopy, which keeps the cycle.
     """
+    try:
+        return _clone(value)
+    except RecursionError:
+        return copy.deepcopy(value)
+
+
+def _clone(value: Any) -> Any:
     cls = type(value)
     if cls is dict:
-        return {k: (v if type(v) in _IMMUTABLE else clone_message(v)) for k, v in value.items()}
+        return {k: (v if type(v) in _IMMUTABLE else _clone(v)) for k, v in value.items()}
     if cls is list:
-        return [v if type(v) in _IMMUTABLE else clone_message(v) for v in value]
+        return [v if type(v) in _IMMUTABLE else _clone(v) for v in value]
     if cls in _IMMUTABLE:
         return value
     if cls is bytearray:
@@ -34,7 +42,7 @@ def clone_message(value: Any) -> Any:
     if getattr(cls, "__module__", "") == "numpy":  # frames: shared by reference, read-only
         return value
     if cls is tuple:
-        return tuple(clone_message(v) for v in value)
+        return tuple(_clone(v) for v in value)
     from .jsvalue import UNDEFINED
     if value is UNDEFINED:
         return value

@@ -267,7 +267,10 @@ class Node:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a node error goes to catch nodes, never kills the worker
-                self.error(exc, msg)
+                try:
+                    self.error(exc, msg)
+                except Exception:
+                    self.log.exception("node %s: reporting an error failed", self.id)
             else:
                 if auto_done and self._watched_complete:
                     self.host.handle_complete(self, msg)

@@ -311,3 +311,17 @@ async def test_error_loop_guard_stops_at_ten():
         await h.settle()
         counts = [m["error"]["source"]["count"] for m in h.messages("h")]
         assert counts == list(range(1, 10))
+
+
+async def test_a_message_that_contains_itself_reaches_catch_and_the_worker_survives():
+    flow = [{"id": "b", "type": "test-boom"},
+            {"id": "c", "type": "catch", "scope": None, "wires": [["h"]]},
+            {"id": "h", "type": "helper"}]
+    async with FlowHarness(flow, extra_types=EXTRA) as h:
+        circular: dict = {"payload": 1}
+        circular["me"] = circular
+        await h.inject("b", circular)
+        await h.inject("b", {"payload": 2})  # the node still works afterwards
+        caught = h.messages("h")
+        assert [m["payload"] for m in caught] == [1, 2]
+        assert caught[0]["me"] is caught[0]  # the copy keeps the cycle, not the original object
