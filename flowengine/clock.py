@@ -39,3 +39,26 @@ class RealClock:
 
     async def sleep(self, delay: float) -> None:
         await asyncio.sleep(max(0.0, delay))
+
+
+class Interval:
+    """setInterval on a node's clock: `fn` runs every `period` seconds until cancelled."""
+
+    __slots__ = ("_clock", "period", "_fn", "_handle", "active")
+
+    def __init__(self, clock: Clock, period: float, fn: Callable[[], object]):
+        self._clock = clock
+        self.period = max(period, 0.001)  # like Node.js, a non-positive interval means 1 ms
+        self._fn = fn
+        self.active = True
+        self._handle: TimerHandle = clock.call_later(self.period, self._tick)
+
+    def _tick(self) -> None:
+        if not self.active:
+            return
+        self._handle = self._clock.call_later(self.period, self._tick)
+        self._fn()
+
+    def cancel(self) -> None:
+        self.active = False
+        self._handle.cancel()

@@ -89,9 +89,17 @@ def no_escape(text: str) -> str:
 
 
 def make_renderer(escape: Callable[[str], str] = mustache_escape) -> Any:
+    """A pystache renderer that prints values as mustache.js does: JavaScript String() of the
+    value (true, 1 for 1.0, [object Object]) and null/undefined as empty."""
     import pystache  # deferred
 
-    return pystache.Renderer(escape=escape, missing_tags="ignore", string_encoding="utf-8")
+    from .jsvalue import to_js_string
+
+    class JSRenderer(pystache.Renderer):
+        def str_coerce(self, val: Any) -> str:
+            return "" if val is None or val is UNDEFINED else to_js_string(val)
+
+    return JSRenderer(escape=escape, missing_tags="ignore", string_encoding="utf-8")
 
 
 def parse_mustache(template: str) -> Any:

@@ -172,6 +172,23 @@ def js_typeof(value: Any) -> str:
     return "object"
 
 
+_FLOAT_PREFIX = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+
+
+def js_parse_float(value: Any) -> float:
+    """JavaScript parseFloat(value): the longest numeric prefix of String(value), else NaN."""
+    if is_number(value):
+        return value
+    m = _FLOAT_PREFIX.match(to_js_string(value).lstrip())
+    if not m:
+        return math.nan
+    text = m.group(0)
+    if text.endswith("Infinity"):
+        return -math.inf if text.startswith("-") else math.inf
+    f = float(text)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
 # ---------------------------------------------------------------- JSON like JSON.stringify
 
 
