@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowengine_nodes.core.range import Range
 
 from flowengine import ConfigError
 from flowengine.testing import FlowHarness
+from flowengine_nodes.core.range import Range
 
 CASES = Path(__file__).parents[1] / "conformance" / "cases"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowengine_nodes.core.switch import Switch, js_regex
 
 from flowengine import ConfigError, FlowValidationError
 from flowengine.testing import FlowHarness
+from flowengine_nodes.core.switch import Switch, js_regex
 
 CASES = Path(__file__).parents[1] / "conformance" / "cases"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowengine_nodes.core.template import Template
 
 from flowengine import UNDEFINED, ConfigError
 from flowengine.runtime.context import ContextStores, MemoryStore
 from flowengine.testing import FlowHarness
+from flowengine_nodes.core.template import Template
 
 CASES = Path(__file__).parents[1] / "conformance" / "cases"
 
