@@ -35,6 +35,7 @@ class Application:
                              stop_timeout=settings.stop_timeout,
                              settings={"code_nodes": settings.code_nodes,
                                        "function_timeout": settings.function_timeout,
+                                       "function_init_timeout": settings.function_init_timeout,
                                        "max_buffered": settings.max_buffered,
                                        "data_dir": str(data_dir)})
 

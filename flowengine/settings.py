@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     inbox_capacity: int = Field(64, ge=1, le=100_000, description="Messages a node's inbox holds before senders wait")
     code_nodes: bool = Field(True, description="Allow python-function nodes to run code")
     function_timeout: float = Field(10.0, ge=0, description="Default python-function timeout, seconds (0 = none)")
+    function_init_timeout: float = Field(60.0, gt=0, description="Seconds a python-function's initialize "
+                                                                  "code may run")
     context_default_store: str = Field("memory", description="Context store used when a key names none")
     context_flush_interval: float = Field(0.1, gt=0, le=60, description="Seconds before persistent context "
                                                                         "changes reach disk")

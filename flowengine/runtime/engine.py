@@ -138,7 +138,8 @@ class Engine:
             try:
                 await asyncio.wait_for(node.start(), timeout=self.settings.get("start_timeout", 15.0))
             except Exception as exc:
-                start_issues.append(ValidationIssue(node.id, node.type, "", f"failed to start: {exc!r}"))
+                start_issues.append(ValidationIssue(node.id, node.type, getattr(exc, "field", ""),
+                                                    f"failed to start: {exc}"))
         if start_issues:
             raise FlowValidationError(start_issues)
         loop = asyncio.get_running_loop()
@@ -286,6 +287,8 @@ class Engine:
                     return
         log.error("[%s:%s] %s", node.type, node.name or node.id, text)
         self.events.publish("log", node.id, {"level": "error", "msg": text})
+        if msg is None:
+            return  # as in Node-RED: only an error tied to a message reaches catch nodes
         scope: Scope | None = self._node_scope.get(node.id)
         reporter_ids = {node.id}
         while scope is not None:
@@ -318,7 +321,7 @@ class Engine:
         targets = candidates or uncaught
         if not targets:
             return False
-        base = clone_message(msg) if msg is not None else {}
+        base = clone_message(msg)
         for i, catch in enumerate(targets):
             m = base if i == 0 else clone_message(base)
             if "error" in m:
