@@ -323,7 +323,9 @@ class PythonFunction(Node):
         loop = asyncio.get_running_loop()
         fut = worker.pending = loop.create_future()
         self._current, self._done_called = msg, False
-        timer = self.clock.call_later(self._timeout, lambda: self._timed_out(worker, fut)) \
+        # Real time, not self.clock: the worker runs in real time, and a runaway must be bounded
+        # in real seconds even when tests drive the engine's clock.
+        timer = asyncio.get_running_loop().call_later(self._timeout, self._timed_out, worker, fut) \
             if self._timeout > 0 else None
         try:
             try:
