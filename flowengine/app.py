@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from .credentials import CredentialsError, credentials_path, load_credentials
 from .errors import FlowValidationError
 from .flowdoc import parse_text
 from .registry import default_registry
@@ -61,6 +62,15 @@ class Application:
             for issue in issues:
                 log.error("%s: %s", source, issue)
             return False
+        if source is not None:
+            cred_file = credentials_path(source)
+            if cred_file.exists():
+                try:
+                    self.engine.credentials = load_credentials(cred_file, self.settings.credential_secret)
+                except CredentialsError as exc:
+                    log.error("%s", exc)
+                    return False
+                log.info("read credentials for %d nodes from %s", len(self.engine.credentials), cred_file)
         if self.settings.safe:
             log.warning("safe mode: flows from %s loaded but not started", source)
             return True

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
                                                                         "changes reach disk")
     max_buffered: int = Field(10_000, ge=0, description="messages a node may hold (delay, join, sort, batch); "
                                                          "0 = unlimited")
+    credential_secret: str | None = Field(None, description="Node-RED's credentialSecret, to read an "
+                                                            "encrypted flows_cred.json beside the flows file")
     stop_timeout: float = Field(5.0, gt=0, description="Seconds each node gets to stop")
 
     @field_validator("log_level")

@@ -48,6 +48,8 @@ class Engine:
         self.stop_timeout = stop_timeout
         self.events = EventBus()
         self.nodes: dict[str, Node] = {}
+        # Secrets by node id, kept apart from the flow document (Node-RED's flows_cred.json).
+        self.credentials: dict[str, dict[str, Any]] = {}
         self.document: FlowDocument | None = None
         self.plan: Plan | None = None
         self.started = False
@@ -165,6 +167,9 @@ class Engine:
             if cls is None:
                 cls = InertNode  # JS function nodes: kept, inert, reported by validation
         props = substitute_properties(spec, lambda name: self._env_lookup(scope, spec, name))
+        secret = self.credentials.get(spec.get("id", "")) or self.credentials.get(spec.get("_alias") or "")
+        if secret:
+            props = {**props, "credentials": {**(props.get("credentials") or {}), **secret}}
         try:
             config = cls.Config.model_validate(props)
             node = cls(props, config, self)
