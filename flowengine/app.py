@@ -104,4 +104,4 @@ class Application:
             log.warning("could not save flows to %s: %s", path, exc)
 
     async def stop(self) -> None:
-        await self.engine.close()
+        await self.engine.close(drain=self.settings.drain_timeout)

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
                                                          "0 = unlimited")
     credential_secret: str | None = Field(None, description="Node-RED's credentialSecret, to read an "
                                                             "encrypted flows_cred.json beside the flows file")
+    drain_timeout: float = Field(2.0, ge=0, description="Seconds a shutdown lets messages in flight finish")
     stop_timeout: float = Field(5.0, gt=0, description="Seconds each node gets to stop")
 
     @field_validator("log_level")

@@ -66,8 +66,8 @@ class Engine:
     async def open(self) -> None:
         await self.contexts.open()
 
-    async def close(self) -> None:
-        await self.stop_flows()
+    async def close(self, drain: float = 0.0) -> None:
+        await self.stop_flows(drain=drain)
         await self.contexts.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -100,12 +100,14 @@ class Engine:
             await self.stop_flows()
             try:
                 await self._start(doc)
-            except FlowValidationError as exc:
+            except Exception as exc:
                 log.error("deploy failed, restoring the previous flows: %s", exc)
                 await self.stop_flows()
                 if previous is not None:
                     await self._start(previous)
-                raise
+                if isinstance(exc, FlowValidationError):
+                    raise
+                raise FlowValidationError([ValidationIssue(None, None, "", f"deploy failed: {exc}")]) from exc
             self._forget_removed_context(previous, doc)
             self.events.publish("deploy", None, {"nodes": len(self.nodes)})
             return [i for i in issues if i.severity != "error"]
@@ -245,8 +247,9 @@ class Engine:
             log.exception("source node %s stopped with an error", node.id)
             node.error(exc)
 
-    async def stop_flows(self) -> None:
-        """Stop everything: sources first, then workers, then stop() with a timeout each."""
+    async def stop_flows(self, drain: float = 0.0) -> None:
+        """Stop everything: sources first, then let messages in flight finish for up to `drain`
+        seconds, then workers, then each node's stop() with a timeout."""
         if not self.nodes:
             return
         tasks, self._tasks = self._tasks, []
@@ -254,6 +257,8 @@ class Engine:
         for t in sources:
             t.cancel()
         await asyncio.gather(*sources, return_exceptions=True)
+        if drain > 0:
+            await self._drain(drain)
         workers = [t for t in tasks if t not in sources]
         for t in workers:
             t.cancel()
@@ -276,6 +281,16 @@ class Engine:
         self._node_scope = {}
         self._contexts_cache = {}
         self.started = False
+
+    async def _drain(self, deadline_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while loop.time() < deadline:
+            if not any(len(n._inbox) or n._busy for n in self.nodes.values()):
+                return
+            await asyncio.sleep(0.01)
+        pending = sum(len(n._inbox) for n in self.nodes.values())
+        log.warning("shutdown: %d messages still queued after %.1f s; dropping them", pending, deadline_s)
 
     # ------------------------------------------------------------------ NodeHost
     def handle_error(self, node: Node, error: BaseException | str, msg: Message | None) -> None:

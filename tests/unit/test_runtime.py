@@ -325,3 +325,33 @@ async def test_a_message_that_contains_itself_reaches_catch_and_the_worker_survi
         caught = h.messages("h")
         assert [m["payload"] for m in caught] == [1, 2]
         assert caught[0]["me"] is caught[0]  # the copy keeps the cycle, not the original object
+
+
+async def test_shutdown_drains_messages_in_flight():
+    flow = [{"id": "slow", "type": "test-slow", "wires": [["out"]]}, {"id": "out", "type": "helper"}]
+    h = FlowHarness(flow, extra_types=EXTRA)
+    await h.__aenter__()
+    slow, out = h.node("slow"), h.node("out")
+    for i in range(5):
+        await h.engine.inject("slow", {"payload": i})
+    asyncio.get_running_loop().call_later(0.05, slow.gate.set)
+    await h.engine.close(drain=2.0)
+    assert [m["payload"] for m in out.messages] == [0, 1, 2, 3, 4]
+
+
+async def test_a_start_that_raises_restores_the_previous_flows():
+    class BadStart(Node):
+        type = "test-bad-start"
+
+        async def start(self) -> None:
+            raise RuntimeError("hardware missing")
+
+    flow = [{"id": "c", "type": "change", "wires": [["h"]]}, {"id": "h", "type": "helper"}]
+    async with FlowHarness(flow, extra_types=[BadStart]) as h:
+        bad = [{"id": "t", "type": "tab"}, {"id": "x", "type": "test-bad-start", "z": "t", "x": 0, "y": 0,
+                                            "wires": []}]
+        with pytest.raises(FlowValidationError) as info:
+            await h.engine.deploy(bad)
+        assert "hardware missing" in str(info.value) and info.value.issues[0].node_id == "x"
+        await h.inject("c", {"payload": 1})
+        assert len(h.messages("h")) == 1  # the previous flows run again
