@@ -61,5 +61,24 @@ class Registry:
         return self
 
 
+def collect_nodes(package: str) -> list[type[Node]]:
+    """Every Node subclass with a type name defined in the modules of `package` (a pack's
+    `NODES` list can be just `collect_nodes(__name__)`). Modules starting with _ are skipped."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    found: list[type[Node]] = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Node) and obj.type and obj.__module__ == module.__name__:
+                found.append(obj)
+    return found
+
+
 def default_registry() -> Registry:
     return Registry().load_entry_points()

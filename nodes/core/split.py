@@ -183,23 +183,27 @@ class Split(Node):
             header["ch"] = self._ch
         copy, header = self._template(msg, old_parts, header)
         if self._mode == "len":
-            size = self._len
-            count = _ceil_div(len(text), size)
-            if not self._stream:
-                header["count"] = count
-                self._counter = 0
-            pos = 0
-            for _ in range(count - 1):
-                await self._emit(copy, {**header, "index": self._next()}, text[pos:pos + size])
-                pos += size
-            rest = text[pos:]
-            if not self._stream or len(rest) == size:
-                await self._emit(copy, {**header, "index": self._next()}, rest)
-            else:
-                self._remainder = rest
+            self._remainder = await self._split_fixed(copy, header, text)
             return
         pieces = text.split(self._sep_text)
         await self._send_pieces(copy, header, pieces)
+
+    async def _split_fixed(self, copy: Callable[[], Message], header: dict, data: Any) -> Any:
+        """Fixed-length parts of a str or bytes; returns what stream mode keeps for next time."""
+        size = self._len
+        count = _ceil_div(len(data), size)
+        if not self._stream:
+            header["count"] = count
+            self._counter = 0
+        pos = 0
+        for _ in range(count - 1):
+            await self._emit(copy, {**header, "index": self._next()}, data[pos:pos + size])
+            pos += size
+        rest = data[pos:]
+        if not self._stream or len(rest) == size:
+            await self._emit(copy, {**header, "index": self._next()}, rest)
+            return data[:0]
+        return rest
 
     async def _send_pieces(self, copy: Callable[[], Message], header: dict, pieces: list) -> None:
         """Send separated pieces; in stream mode the last one waits for the next message."""
@@ -268,20 +272,7 @@ class Split(Node):
             header["ch"] = self._ch
         copy, header = self._template(msg, old_parts, header)
         if self._mode == "len":
-            size = self._len
-            count = _ceil_div(len(buff), size)
-            if not self._stream:
-                header["count"] = count
-                self._counter = 0
-            pos = 0
-            for _ in range(count - 1):
-                await self._emit(copy, {**header, "index": self._next()}, buff[pos:pos + size])
-                pos += size
-            rest = buff[pos:]
-            if not self._stream or len(rest) == size:
-                await self._emit(copy, {**header, "index": self._next()}, rest)
-            else:
-                self._buffer = rest
+            self._buffer = await self._split_fixed(copy, header, buff)
             return
         sep = self._sep_bytes
         pieces = buff.split(sep)

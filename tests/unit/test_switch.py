@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +9,7 @@ import pytest
 from flowengine import ConfigError, FlowValidationError
 from flowengine.testing import FlowHarness
 from flowengine_nodes.core.switch import Switch, js_regex
-
-CASES = Path(__file__).parents[1] / "conformance" / "cases"
-
+from tests.conformance.replay import replay
 
 # ---------------------------------------------------------------- helpers
 
@@ -31,31 +27,6 @@ def strict_equal(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b, strict=True))
     return a == b
-
-
-async def replay_case(case_id: str) -> tuple[dict, dict]:
-    """Run a recorded conformance case in-process: the case's own harness change nodes stay,
-    the MQTT in/out nodes are replaced by direct injection and a helper sink."""
-    case = json.loads(next(CASES.glob(f"{case_id}-*.json")).read_text())
-    flow = []
-    for node in case["flow"]:
-        if node["type"] in ("tab", "mqtt-broker", "mqtt in"):
-            continue
-        node = {k: v for k, v in node.items() if k != "z"}
-        flow.append({"id": node["id"], "type": "helper"} if node["type"] == "mqtt out" else node)
-    unwrap = next(n["id"] for n in flow if ".h.unwrap." in n["id"])
-    out = next(n["id"] for n in flow if n["type"] == "helper")
-    async with FlowHarness(flow) as h:
-        for item in case["inputs"]:
-            await h.inject(unwrap, {"payload": json.loads(json.dumps(item["msg"])), "topic": "in"})
-        got: dict[str, list] = {}
-        for m in h.messages(out):
-            wrapped = dict(m["payload"])
-            got.setdefault(wrapped.pop("port"), []).append(wrapped)
-    want: dict[str, list] = {}
-    for e in case["expected"]:
-        want.setdefault(e["port"], []).append(e["msg"])
-    return got, want
 
 
 def switch_flow(rules: list[dict], **props: Any) -> list[dict]:
@@ -92,7 +63,7 @@ def make_node(props: dict) -> Switch:
 
 @pytest.mark.parametrize("case_id", ["sw01", "sw02", "sw03", "sw04", "sw05", "sw06", "sw07"])
 async def test_conformance_cases(case_id):
-    got, want = await replay_case(case_id)
+    got, want = await replay(case_id)
     assert strict_equal(got, want), f"got {got}\nwant {want}"
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,26 +11,7 @@ from flowengine import UNDEFINED, ConfigError
 from flowengine.runtime.context import ContextStores, MemoryStore
 from flowengine.testing import FlowHarness
 from flowengine_nodes.core.template import Template
-
-CASES = Path(__file__).parents[1] / "conformance" / "cases"
-
-
-async def replay_case(case_id: str) -> tuple[list, list]:
-    """Run a recorded conformance case in-process (harness change nodes kept, MQTT replaced)."""
-    case = json.loads(next(CASES.glob(f"{case_id}-*.json")).read_text())
-    flow = []
-    for node in case["flow"]:
-        if node["type"] in ("tab", "mqtt-broker", "mqtt in"):
-            continue
-        node = {k: v for k, v in node.items() if k != "z"}
-        flow.append({"id": node["id"], "type": "helper"} if node["type"] == "mqtt out" else node)
-    unwrap = next(n["id"] for n in flow if ".h.unwrap." in n["id"])
-    out = next(n["id"] for n in flow if n["type"] == "helper")
-    async with FlowHarness(flow) as h:
-        for item in case["inputs"]:
-            await h.inject(unwrap, {"payload": json.loads(json.dumps(item["msg"])), "topic": "in"})
-        got = [{k: v for k, v in m["payload"].items() if k != "port"} for m in h.messages(out)]
-    return got, [e["msg"] for e in case["expected"]]
+from tests.conformance.replay import replay
 
 
 def template_flow(template: str, **props: Any) -> list[dict]:
@@ -58,7 +37,9 @@ def make(props: dict) -> Template:
 
 @pytest.mark.parametrize("case_id", ["tp01", "tp02", "tp03", "tp04"])
 async def test_conformance_cases(case_id):
-    got, want = await replay_case(case_id)
+    got_ports, want_ports = await replay(case_id)
+    got = [m for port in got_ports.values() for m in port]
+    want = [m for port in want_ports.values() for m in port]
     assert got == want
 
 
