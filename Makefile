@@ -11,7 +11,10 @@ RUN_ARGS ?=
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
-	./scripts/ensure-debian-packages.sh python3-venv python3-pip
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	    { echo "error: flowengine needs Python >= 3.11 ($(PYTHON) is older); set PYTHON=python3.11" >&2; exit 1; }
+	@# Debian splits venv/ensurepip into python3-venv; install it only when it is missing.
+	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || ./scripts/ensure-debian-packages.sh python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -23,7 +26,7 @@ run: setup
 	$(BIN)/flowengine run $(FLOWS) $(RUN_ARGS)
 
 test-deps:
-	./scripts/ensure-debian-packages.sh mosquitto mosquitto-clients openssl
+	./scripts/ensure-debian-packages.sh mosquitto
 
 lint: setup
 	$(BIN)/ruff check flowengine nodes tests
