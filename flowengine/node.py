@@ -104,7 +104,7 @@ class Node:
         self._worker_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._last_status: dict | None = None
-        self._busy = False  # handling a message right now (shutdown drains until idle)
+        self._handling = False  # handling a message right now (shutdown drains until idle)
 
     # ------------------------------------------------------------------ hooks
     def setup(self) -> None:
@@ -263,7 +263,7 @@ class Node:
                 await inbox.wait()
                 continue
             msg = inbox.pop()
-            self._busy = True
+            self._handling = True
             try:
                 await handle(msg)
             except asyncio.CancelledError:
@@ -276,7 +276,7 @@ class Node:
             else:
                 if auto_done and self._watched_complete:
                     self.host.handle_complete(self, msg)
-            self._busy = False
+            self._handling = False
             n += 1
             if n >= _YIELD_EVERY:  # let other nodes and I/O run during long bursts
                 n = 0

@@ -286,7 +286,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + deadline_s
         while loop.time() < deadline:
-            if not any(len(n._inbox) or n._busy for n in self.nodes.values()):
+            if not any(len(n._inbox) or n._handling for n in self.nodes.values()):
                 return
             await asyncio.sleep(0.01)
         pending = sum(len(n._inbox) for n in self.nodes.values())
