@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server binds (loopback by default)")
     port: int = Field(1880, ge=0, le=65535, description="Server port; 0 picks a free one")
     safe: bool = Field(False, description="Start without running the flows (safe mode)")
+    event_loop: str = Field("auto", pattern="^(auto|uvloop|asyncio)$",
+                            description="auto (uvloop when installed), uvloop or asyncio")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     inbox_capacity: int = Field(64, ge=1, le=100_000, description="Messages a node's inbox holds before senders wait")
     code_nodes: bool = Field(True, description="Allow python-function nodes to run code")

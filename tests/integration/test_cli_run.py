@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 
 FLOWENGINE = [sys.executable, "-m", "flowengine.cli"]
 
@@ -38,12 +39,13 @@ def relay_flow(port: int, t: str) -> list[dict]:
              "wires": []}]
 
 
-def test_run_relays_over_mqtt_and_stops_cleanly_on_sigterm(mosquitto, tmp_path):
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_run_relays_over_mqtt_and_stops_cleanly_on_sigterm(mosquitto, tmp_path, loop):
     t = uuid.uuid4().hex[:8]
     flows = tmp_path / "flows.json"
     flows.write_text(json.dumps(relay_flow(mosquitto.port, t)))
     data = tmp_path / "data"
-    proc = start(["run", str(flows), "--data-dir", str(data), "--port", "0"])
+    proc = start(["run", str(flows), "--data-dir", str(data), "--port", "0"], env={"FLOWENGINE_EVENT_LOOP": loop})
     got: list[bytes] = []
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.on_message = lambda c, u, m: got.append(m.payload)
