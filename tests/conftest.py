@@ -1,17 +1,10 @@
-"""Fixtures for integration tests that need a real MQTT broker."""
+"""Shared fixtures: a real mosquitto broker (integration and fault tests) and test certificates."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-# Make `tests.support` importable however pytest was launched (no tests/__init__.py packages).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 from tests.support.certs import CertPaths, make_certs  # noqa: E402
 from tests.support.mosquitto import Mosquitto, MosquittoError  # noqa: E402
