@@ -21,6 +21,7 @@ from ..flowdoc import FlowDocument, errors_only, validate_document
 from ..jsvalue import UNDEFINED, json_loads, to_number
 from ..message import Message, clone_message, new_msgid
 from ..node import Node
+from ..inbox import Inbox
 from ..registry import Registry
 from .builder import SUBFLOW_IN, SUBFLOW_OUT, Plan, Scope, build_plan
 from .context import ContextStores, MemoryStore, ScopedContext
@@ -33,6 +34,19 @@ log = logging.getLogger("flowengine.engine")
 # Env var names never handed to flows (they carry the process's own secrets).
 _HIDDEN_ENV = {"FLOWENGINE_SECRET_KEY", "FLOWENGINE_ADMIN_PASSWORD"}
 _ERROR_LOOP_LIMIT = 10
+
+
+_ENGINE_ATTRIBUTES = {"_inbox": Inbox, "_wires": list, "_tasks": set, "_handling": bool, "_cycle": int,
+                      "_watched_complete": bool}
+
+
+def _engine_attribute_clash(node: Node) -> str | None:
+    """The name of an engine-owned attribute a node's own code replaced, if any (third-party
+    nodes share the instance namespace with the engine's private fields)."""
+    for name, kind in _ENGINE_ATTRIBUTES.items():
+        if not isinstance(getattr(node, name, None), kind):
+            return name
+    return None
 
 
 class Engine:
@@ -178,6 +192,11 @@ class Engine:
             node.setup()
         except Exception as exc:
             issues.append(ValidationIssue(spec.get("id"), ntype, getattr(exc, "field", ""), str(exc)))
+            return None
+        clash = _engine_attribute_clash(node)
+        if clash:
+            issues.append(ValidationIssue(spec.get("id"), ntype, "", f"node type {ntype!r} ({cls.__module__}) "
+                                          f"overwrites the engine's attribute {clash!r}; rename it in the node"))
             return None
         node._inbox.capacity = self.inbox_capacity
         node._inbox.drop_oldest = node.overflow == "drop_oldest"

@@ -355,3 +355,41 @@ async def test_a_start_that_raises_restores_the_previous_flows():
         assert "hardware missing" in str(info.value) and info.value.issues[0].node_id == "x"
         await h.inject("c", {"payload": 1})
         assert len(h.messages("h")) == 1  # the previous flows run again
+
+
+async def test_a_node_that_overwrites_an_engine_attribute_is_refused_with_a_clear_error():
+    class Clumsy(Node):
+        type = "test-clumsy"
+
+        def setup(self) -> None:
+            self._handling = "my own state"  # collides with the engine's flag
+
+    flow = [{"id": "x", "type": "test-clumsy"}]
+    with pytest.raises(FlowValidationError, match="overwrites the engine's attribute '_handling'"):
+        async with FlowHarness(flow, extra_types=[Clumsy]):
+            pass
+
+
+async def test_drop_oldest_overflow_keeps_the_newest_messages():
+    class Latest(Node):
+        type = "test-latest"
+        overflow = "drop_oldest"
+
+        def setup(self) -> None:
+            self.gate = asyncio.Event()
+
+        async def on_message(self, msg: Message) -> None:
+            await self.gate.wait()
+            await self.send(msg)
+
+    flow = [{"id": "burst", "type": "test-burst", "count": 20, "wires": [["cam"]]},
+            {"id": "cam", "type": "test-latest", "wires": [["out"]]}, {"id": "out", "type": "helper"}]
+    async with FlowHarness(flow, extra_types=[*EXTRA, Latest], inbox_capacity=3) as h:
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert h.node("burst").sent == 20  # the producer never waited
+        h.node("cam").gate.set()
+        await h.settle()
+        payloads = [m["payload"] for m in h.messages("out")]
+        assert payloads[-3:] == [17, 18, 19] and len(payloads) <= 4  # the first one in hand + the newest 3
+        assert h.node("cam")._inbox.dropped >= 16
