@@ -18,10 +18,10 @@ from typing import Any
 from ..clock import Clock, RealClock
 from ..errors import FlowValidationError, ValidationIssue
 from ..flowdoc import FlowDocument, errors_only, validate_document
+from ..inbox import Inbox
 from ..jsvalue import UNDEFINED, json_loads, to_number
 from ..message import Message, clone_message, new_msgid
 from ..node import Node
-from ..inbox import Inbox
 from ..registry import Registry
 from .builder import SUBFLOW_IN, SUBFLOW_OUT, Plan, Scope, build_plan
 from .context import ContextStores, MemoryStore, ScopedContext
