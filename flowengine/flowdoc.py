@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from .errors import ConfigError, ValidationIssue
 from .registry import Registry
 
+JS_FUNCTION_WARNING = ("Node-RED JavaScript function node: kept unchanged but inert; "
+                       "port it to a python-function node")
+
 CONTAINER_TYPES = {"tab", "subflow", "group"}
 # Node-RED's JavaScript function node: kept as it is, inert, reported as needing a Python port.
 JS_FUNCTION_TYPE = "function"
@@ -36,6 +39,39 @@ class FlowDocument:
     @property
     def node_count(self) -> int:
         return len(self.flow_nodes) + len(self.config_nodes)
+
+
+def _check_env_list(nid: str, ntype: str, env: Any) -> list[ValidationIssue]:
+    if env is None:
+        return []
+    if not isinstance(env, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in env):
+        return [ValidationIssue(nid, ntype, "env", "env must be a list of {name, type, value} objects")]
+    return []
+
+
+def _check_subflow_ports(sf_id: str, sf: dict) -> list[ValidationIssue]:
+    issues = []
+    for key in ("in", "out"):
+        ports = sf.get(key)
+        if ports is None:
+            continue
+        if not isinstance(ports, list):
+            issues.append(ValidationIssue(sf_id, "subflow", key, f"{key} must be a list of ports"))
+            continue
+        for i, port in enumerate(ports):
+            wires = port.get("wires") if isinstance(port, dict) else None
+            if not isinstance(port, dict) or not isinstance(wires or [], list) \
+                    or not all(isinstance(w, dict) and isinstance(w.get("id"), str) for w in wires or []):
+                issues.append(ValidationIssue(sf_id, "subflow", f"{key}[{i}]",
+                                              "a port must be {wires: [{id, port}]}"))
+                continue
+            for j, w in enumerate(wires or []):
+                if not isinstance(w.get("port", 0), int):
+                    issues.append(ValidationIssue(sf_id, "subflow", f"{key}[{i}].wires[{j}].port",
+                                                  "port must be a whole number"))
+    if len(sf.get("in") or []) > 1:
+        issues.append(ValidationIssue(sf_id, "subflow", "in", "a subflow has at most one input"))
+    return issues
 
 
 def is_flow_node(obj: dict) -> bool:
@@ -128,7 +164,16 @@ def check_graph(doc: FlowDocument, registry: Registry) -> list[ValidationIssue]:
                 if len(wires) > n_out and any(wires[n_out:]):
                     issues.append(ValidationIssue(nid, ntype, "wires",
                                                   f"{len(wires)} output ports wired but the subflow has {n_out}"))
+    for cid, container in list(doc.tabs.items()) + list(doc.subflows.items()) + list(doc.groups.items()):
+        issues += _check_env_list(cid, container["type"], container.get("env"))
+    for nid, obj in doc.flow_nodes.items():
+        if obj["type"].startswith("subflow:"):
+            issues += _check_env_list(nid, obj["type"], obj.get("env"))
     for sf_id, sf in doc.subflows.items():
+        bad = _check_subflow_ports(sf_id, sf)
+        if bad:
+            issues += bad
+            continue
         for i, port in enumerate(sf.get("in") or []):
             for j, w in enumerate(port.get("wires") or []):
                 if w.get("id") not in doc.flow_nodes:
@@ -146,35 +191,9 @@ def check_graph(doc: FlowDocument, registry: Registry) -> list[ValidationIssue]:
     return issues
 
 
-def check_nodes(doc: FlowDocument, registry: Registry, env_lookup: Any = None) -> list[ValidationIssue]:
-    """Parse each node's properties with its type's model and compile what it compiles."""
-    from .envsubst import substitute_properties
-
-    issues: list[ValidationIssue] = []
-    for nid, obj in list(doc.flow_nodes.items()) + list(doc.config_nodes.items()):
-        ntype = obj["type"]
-        if ntype in ("junction",) or ntype.startswith("subflow:"):
-            continue
-        cls = registry.get(ntype)
-        if cls is None:
-            if ntype == JS_FUNCTION_TYPE:
-                continue
-            issues.append(ValidationIssue(nid, ntype, "type", f"unknown node type {ntype!r} "
-                                          "(is its node pack installed?)"))
-            continue
-        if obj.get("d"):
-            continue
-        props = substitute_properties(obj, env_lookup(obj) if env_lookup else None)
-        issues.extend(validate_node(cls, props, doc))
-    for nid, obj in doc.flow_nodes.items():
-        if obj["type"] == JS_FUNCTION_TYPE:
-            issues.append(ValidationIssue(nid, JS_FUNCTION_TYPE, "func",
-                                          "Node-RED JavaScript function node: kept unchanged but inert; "
-                                          "port it to a python-function node", "warning"))
-    return issues
-
-
-def validate_node(cls: type, props: dict, doc: FlowDocument | None) -> list[ValidationIssue]:
+def validate_node(cls: type, props: dict, config_nodes: dict[str, dict] | None) -> list[ValidationIssue]:
+    """Parse one node's properties with its type's model and compile what it compiles.
+    `config_nodes` are the config nodes references may point at (by id)."""
     nid, ntype = props.get("id"), props.get("type")
     issues: list[ValidationIssue] = []
     try:
@@ -190,10 +209,9 @@ def validate_node(cls: type, props: dict, doc: FlowDocument | None) -> list[Vali
     for fname, finfo in cls.Config.model_fields.items():
         extra = finfo.json_schema_extra if isinstance(finfo.json_schema_extra, dict) else {}
         ref_type = extra.get("node_ref")
-        if ref_type and doc is not None:
+        if ref_type and config_nodes is not None:
             ref = getattr(config, fname, None)
-            if ref and (ref not in doc.config_nodes or (ref_type != "*" and
-                                                        doc.config_nodes[ref].get("type") != ref_type)):
+            if ref and (ref not in config_nodes or (ref_type != "*" and config_nodes[ref].get("type") != ref_type)):
                 issues.append(ValidationIssue(nid, ntype, fname, f"missing {ref_type} config node {ref!r}"))
             elif not ref and extra.get("required", True):
                 issues.append(ValidationIssue(nid, ntype, fname, f"no {ref_type} config node selected"))
@@ -210,16 +228,6 @@ def validate_node(cls: type, props: dict, doc: FlowDocument | None) -> list[Vali
     except Exception as exc:  # a node's setup bug must still come back as a named issue
         issues.append(ValidationIssue(nid, ntype, "", f"{type(exc).__name__}: {exc}"))
     return issues
-
-
-def validate_document(data: Any, registry: Registry, env_lookup: Any = None) -> tuple[
-        FlowDocument | None, list[ValidationIssue]]:
-    doc, issues = load_document(data)
-    if doc is None:
-        return None, issues
-    issues += check_graph(doc, registry)
-    issues += check_nodes(doc, registry, env_lookup)
-    return doc, issues
 
 
 def errors_only(issues: list[ValidationIssue]) -> list[ValidationIssue]:

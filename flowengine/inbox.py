@@ -13,7 +13,7 @@ from typing import Any
 
 
 class Inbox:
-    __slots__ = ("capacity", "_items", "_getter", "_putters", "_loop", "dropped", "drop_oldest")
+    __slots__ = ("capacity", "_items", "_getter", "_putters", "_loop", "dropped", "drop_oldest", "_reserved")
 
     def __init__(self, capacity: int, drop_oldest: bool = False):
         if capacity < 1:
@@ -25,12 +25,14 @@ class Inbox:
         self._putters: deque[asyncio.Future] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
+        self._reserved = 0  # slots handed to woken producers that have not appended yet
 
     def __len__(self) -> int:
         return len(self._items)
 
     def has_space(self) -> bool:
-        return len(self._items) < self.capacity
+        """True when a producer may append now without overtaking waiting producers."""
+        return not self._putters and len(self._items) + self._reserved < self.capacity
 
     def put_nowait(self, item: Any) -> None:
         """Append regardless of capacity (cycle sends, timers); the caller decides when."""
@@ -46,29 +48,38 @@ class Inbox:
                 getter.set_result(None)
 
     async def put(self, item: Any) -> None:
-        """Append, waiting while the inbox is full (backpressure)."""
-        if len(self._items) >= self.capacity and not self.drop_oldest:
-            loop = self._loop or asyncio.get_running_loop()
-            self._loop = loop
-            while len(self._items) >= self.capacity:
-                fut = loop.create_future()
-                self._putters.append(fut)
-                try:
-                    await fut
-                except asyncio.CancelledError:
-                    if fut in self._putters:
-                        self._putters.remove(fut)
-                    raise
+        """Append, waiting while the inbox is full (backpressure). Waiting producers are served
+        in order: a woken producer gets the slot that woke it."""
+        if self.drop_oldest or self.has_space():
+            self.put_nowait(item)
+            return
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        fut = loop.create_future()
+        self._putters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self._reserved -= 1  # woken, then cancelled: pass the slot on
+                self._wake_putter()
+            elif fut in self._putters:
+                self._putters.remove(fut)
+            raise
+        self._reserved -= 1
         self.put_nowait(item)
+
+    def _wake_putter(self) -> None:
+        while self._putters and len(self._items) + self._reserved < self.capacity:
+            fut = self._putters.popleft()
+            if not fut.done():
+                self._reserved += 1
+                fut.set_result(None)
 
     def pop(self) -> Any:
         item = self._items.popleft()
-        putters = self._putters
-        while putters:
-            fut = putters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                break
+        if self._putters:
+            self._wake_putter()
         return item
 
     async def wait(self) -> None:
@@ -88,8 +99,5 @@ class Inbox:
     def clear(self) -> int:
         n = len(self._items)
         self._items.clear()
-        while self._putters:
-            fut = self._putters.popleft()
-            if not fut.done():
-                fut.set_result(None)
+        self._wake_putter()
         return n

@@ -175,8 +175,11 @@ def delete(obj: dict, path: str, root: dict | None = None) -> None:
 def _child(target: Any, seg: Any) -> Any:
     if isinstance(target, dict):
         return target.get(seg if isinstance(seg, str) else str(seg), UNDEFINED)
-    if isinstance(target, list) and isinstance(seg, int):
-        return target[seg] if 0 <= seg < len(target) else UNDEFINED
+    if isinstance(target, list):
+        if isinstance(seg, str) and seg.isdigit():
+            seg = int(seg)  # `a.0.b` addresses an array element, as `a[0].b` does
+        if isinstance(seg, int):
+            return target[seg] if 0 <= seg < len(target) else UNDEFINED
     return UNDEFINED
 
 

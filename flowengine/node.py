@@ -105,6 +105,7 @@ class Node:
         self._tasks: set[asyncio.Task] = set()
         self._last_status: dict | None = None
         self._handling = False  # handling a message right now (shutdown drains until idle)
+        self._stopping = False
 
     # ------------------------------------------------------------------ hooks
     def setup(self) -> None:
@@ -181,7 +182,8 @@ class Node:
 
     async def _deliver(self, target: Node, msg: Message) -> None:
         inbox = target._inbox
-        if len(inbox._items) < inbox.capacity or (self._cycle >= 0 and self._cycle == target._cycle):
+        if (not inbox._putters and len(inbox._items) + inbox._reserved < inbox.capacity) \
+                or (self._cycle >= 0 and self._cycle == target._cycle):
             inbox.put_nowait(msg)
         else:
             await inbox.put(msg)
@@ -237,8 +239,12 @@ class Node:
         """Run blocking work (camera read, inference, GPIO, file I/O) on the bounded pool."""
         return await self.host.run_blocking(fn, *args)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
-        """Start a task the node owns: cancelled when the node stops, errors reported."""
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
+        """Start a task the node owns: cancelled when the node stops, errors reported. Once the
+        node is stopping nothing new starts (None is returned)."""
+        if self._stopping:
+            coro.close()
+            return None
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -267,12 +273,11 @@ class Node:
             try:
                 await handle(msg)
             except asyncio.CancelledError:
-                raise
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    raise  # the engine is stopping this worker
+                self._report(RuntimeError("cancelled while handling the message"), msg)
             except Exception as exc:  # a node error goes to catch nodes, never kills the worker
-                try:
-                    self.error(exc, msg)
-                except Exception:
-                    self.log.exception("node %s: reporting an error failed", self.id)
+                self._report(exc, msg)
             else:
                 if auto_done and self._watched_complete:
                     self.host.handle_complete(self, msg)
@@ -281,6 +286,12 @@ class Node:
             if n >= _YIELD_EVERY:  # let other nodes and I/O run during long bursts
                 n = 0
                 await asyncio.sleep(0)
+
+    def _report(self, exc: BaseException, msg: Message) -> None:
+        try:
+            self.error(exc, msg)
+        except Exception:
+            self.log.exception("node %s: reporting an error failed", self.id)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type} {self.id}>"

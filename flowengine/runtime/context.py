@@ -103,6 +103,8 @@ class SqliteStore(MemoryStore):
                 await asyncio.sleep(1.0)
 
     async def flush(self) -> None:
+        """Write every changed key. A value that cannot be stored as JSON is logged and skipped
+        (the others are written); on a database error everything stays queued for next time."""
         if self._db is None or not (self._dirty or self._deleted_scopes):
             return
         dirty, self._dirty = self._dirty, set()
@@ -112,8 +114,12 @@ class SqliteStore(MemoryStore):
             value = self.data.get(scope, {}).get(key, UNDEFINED)
             if value is UNDEFINED:
                 rows_del.append((scope, key))
-            else:
+                continue
+            try:
                 rows_set.append((scope, key, js_json_dumps(value)))
+            except (TypeError, ValueError, RecursionError) as exc:
+                log.error("context %s/%s cannot be stored persistently (%s); kept in memory only",
+                          scope, key, exc)
         try:
             for scope in deleted:
                 await self._db.execute("DELETE FROM context WHERE scope = ?", (scope,))
@@ -123,8 +129,8 @@ class SqliteStore(MemoryStore):
                 await self._db.executemany("INSERT OR REPLACE INTO context (scope, key, value) VALUES (?, ?, ?)",
                                            rows_set)
             await self._db.commit()
-        except Exception:
-            self._dirty |= dirty  # keep them for the next attempt: nothing is lost
+        except BaseException:  # includes cancellation: nothing taken off the queue is lost
+            self._dirty |= dirty
             self._deleted_scopes |= deleted
             raise
 
@@ -133,8 +139,9 @@ class SqliteStore(MemoryStore):
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+            self._flusher = None
         if self._db is not None:
-            await self.flush()
+            await self.flush()  # whatever the cancelled flusher had not written
             await self._db.close()
             self._db = None
 

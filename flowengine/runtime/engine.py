@@ -16,8 +16,18 @@ from collections.abc import Callable
 from typing import Any
 
 from ..clock import Clock, RealClock
+from ..envsubst import substitute_properties
 from ..errors import FlowValidationError, ValidationIssue
-from ..flowdoc import FlowDocument, errors_only, validate_document
+from ..flowdoc import (
+    JS_FUNCTION_TYPE,
+    JS_FUNCTION_WARNING,
+    FlowDocument,
+    check_graph,
+    errors_only,
+    is_flow_node,
+    load_document,
+    validate_node,
+)
 from ..inbox import Inbox
 from ..jsvalue import UNDEFINED, json_loads, to_number
 from ..message import Message, clone_message, new_msgid
@@ -32,7 +42,7 @@ from .internal import InertNode, SubflowIn, SubflowOut
 log = logging.getLogger("flowengine.engine")
 
 # Env var names never handed to flows (they carry the process's own secrets).
-_HIDDEN_ENV = {"FLOWENGINE_SECRET_KEY", "FLOWENGINE_ADMIN_PASSWORD"}
+_HIDDEN_PREFIX = "FLOWENGINE_"  # our own settings, secrets included, are not the flows' business
 _ERROR_LOOP_LIMIT = 10
 
 
@@ -86,22 +96,43 @@ class Engine:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def validate(self, data: Any) -> tuple[FlowDocument | None, list[ValidationIssue]]:
-        return validate_document(data, self.registry, self._validation_env_lookup(data))
-
-    def _validation_env_lookup(self, data: Any) -> Callable[[dict], Callable[[str], Any]]:
-        tabs = {o.get("id"): o for o in data if isinstance(o, dict) and o.get("type") == "tab"} \
-            if isinstance(data, list) else {}
-
-        def for_node(obj: dict) -> Callable[[str], Any]:
-            tab = tabs.get(obj.get("z"))
-
-            def lookup(name: str) -> Any:
-                for entry in (tab or {}).get("env") or []:
-                    if entry.get("name") == name:
-                        return entry.get("value")
-                return os.environ.get(name) if name not in _HIDDEN_ENV else None
-            return lookup
-        return for_node
+        """Every problem in `data`, as the deploy would meet it: graph checks, then each node as
+        it will run (subflow clones with their instance env, `${NAME}` resolved) parsed by its
+        type's model and compiled."""
+        doc, issues = load_document(data)
+        if doc is None:
+            return None, issues
+        issues += check_graph(doc, self.registry)
+        if errors_only(issues):
+            return doc, issues  # a broken graph cannot be expanded meaningfully
+        try:
+            plan = build_plan(doc)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            issues.append(ValidationIssue(None, None, "", f"cannot expand the flows: {exc}"))
+            return doc, issues
+        config_nodes = {nid: np_.spec for nid, np_ in plan.nodes.items() if not is_flow_node(np_.spec)}
+        config_nodes.update(doc.config_nodes)
+        reported: set[str] = set()
+        for nid, np_ in plan.nodes.items():
+            spec = np_.spec
+            ntype = spec["type"]
+            if ntype in (SUBFLOW_IN, SUBFLOW_OUT):
+                continue
+            origin = spec.get("_alias") or nid
+            cls = self.registry.get(ntype)
+            if cls is None:
+                if origin not in reported:  # once per definition node, not per subflow instance
+                    reported.add(origin)
+                    if ntype == JS_FUNCTION_TYPE:
+                        issues.append(ValidationIssue(nid, ntype, "func", JS_FUNCTION_WARNING, "warning"))
+                    else:
+                        issues.append(ValidationIssue(nid, ntype, "type", f"unknown node type {ntype!r} "
+                                                      "(is its node pack installed?)"))
+                continue
+            props = substitute_properties(spec, lambda name, np_=np_, spec=spec: self._env_lookup(
+                np_.scope, spec, name, doc.groups))
+            issues += validate_node(cls, props, config_nodes)
+        return doc, issues
 
     async def deploy(self, data: Any) -> list[ValidationIssue]:
         """Validate and start `data`, replacing what runs. Raises FlowValidationError (and
@@ -110,7 +141,7 @@ class Engine:
             doc, issues = self.validate(data)
             if doc is None or errors_only(issues):
                 raise FlowValidationError(errors_only(issues) or issues)
-            previous = self.document
+            previous, previous_plan = self.document, self.plan
             await self.stop_flows()
             try:
                 await self._start(doc)
@@ -122,22 +153,27 @@ class Engine:
                 if isinstance(exc, FlowValidationError):
                     raise
                 raise FlowValidationError([ValidationIssue(None, None, "", f"deploy failed: {exc}")]) from exc
-            self._forget_removed_context(previous, doc)
+            self._forget_removed_context(previous_plan, self.plan)
             self.events.publish("deploy", None, {"nodes": len(self.nodes)})
             return [i for i in issues if i.severity != "error"]
 
-    def _forget_removed_context(self, old: FlowDocument | None, new: FlowDocument) -> None:
-        if old is None:
+    def _forget_removed_context(self, old: Plan | None, new: Plan | None) -> None:
+        """Node context of nodes that are gone, and flow context of tabs and subflow instances
+        that are gone, is deleted (as Node-RED does); everything still deployed keeps its state."""
+        if old is None or new is None:
             return
-        for nid in set(old.by_id) - set(new.by_id):
-            obj = old.by_id[nid]
-            if obj.get("type") == "tab":
-                self.contexts.delete_scope(nid)
-            else:
-                self.contexts.delete_scope(f"{nid}:{obj.get('z')}")
+
+        def node_scopes(plan: Plan) -> set[str]:
+            return {f"{nid}:{np_.scope.id}" for nid, np_ in plan.nodes.items()}
+
+        for scope in node_scopes(old) - node_scopes(new):
+            self.contexts.delete_scope(scope)
+        for scope in set(old.scopes) - set(new.scopes) - {"global"}:
+            self.contexts.delete_scope(scope)
 
     async def _start(self, doc: FlowDocument) -> None:
         plan = build_plan(doc)
+        self.plan = plan  # env lookups while instantiating read this plan's groups
         nodes: dict[str, Node] = {}
         issues: list[ValidationIssue] = []
         for nid, np_ in plan.nodes.items():
@@ -147,7 +183,7 @@ class Engine:
                 self._node_scope[nid] = np_.scope
         if issues:
             raise FlowValidationError(issues)
-        self.document, self.plan, self.nodes = doc, plan, nodes
+        self.document, self.nodes = doc, nodes
         self._wire(plan)
         # Config nodes start first: the nodes that use them expect them ready.
         order = sorted(nodes.values(), key=lambda n: 0 if n.is_config else 1)
@@ -171,8 +207,6 @@ class Engine:
         self.started = True
 
     def _instantiate(self, spec: dict, scope: Scope, issues: list[ValidationIssue]) -> Node | None:
-        from ..envsubst import substitute_properties
-
         ntype = spec["type"]
         if ntype == SUBFLOW_IN:
             cls: type[Node] | None = SubflowIn
@@ -235,17 +269,12 @@ class Engine:
             elif node.type == "complete":
                 for target in node.spec.get("scope") or []:
                     self._complete_watchers.setdefault(target, []).append(node)
-        for target_id, watchers in self._complete_watchers.items():
+        for target_id in self._complete_watchers:
             if target_id in nodes:
                 nodes[target_id]._watched_complete = True
-                edges[target_id].update(w.id for w in watchers)
-        # Error and status routes can close cycles too (retry loops): count them as edges.
-        for node in nodes.values():
-            scope = self._node_scope[node.id]
-            while scope is not None:
-                edges[node.id].update(c.id for c in scope.catch_nodes)
-                edges[node.id].update(s.id for s in scope.status_nodes)
-                scope = scope.parent
+        # Error, status and complete deliveries never wait (they are posted, bounded), so they
+        # cannot close a deadlocking cycle and are not edges here: a retry loop through a catch
+        # node keeps its backpressure.
         calls = [n.id for n in nodes.values() if n.type == "link call"]
         for node in nodes.values():
             if node.type == "link out" and node.spec.get("mode") == "return":
@@ -278,6 +307,8 @@ class Engine:
         await asyncio.gather(*sources, return_exceptions=True)
         if drain > 0:
             await self._drain(drain)
+        for node in self.nodes.values():
+            node._stopping = True  # timers that still fire cannot start new work
         workers = [t for t in tasks if t not in sources]
         for t in workers:
             t.cancel()
@@ -294,8 +325,13 @@ class Engine:
                 await asyncio.wait_for(node.safe_state(), timeout=self.stop_timeout)
             except Exception:
                 log.exception("node %s (%s) failed to reach its safe state", node.id, node.type)
-            if node._tasks:
-                await asyncio.gather(*node._tasks, return_exceptions=True)
+            leftover = list(node._tasks)
+            for t in leftover:
+                t.cancel()
+            if leftover:
+                _, stuck = await asyncio.wait(leftover, timeout=self.stop_timeout)
+                if stuck:
+                    log.error("node %s (%s): %d tasks ignored cancellation", node.id, node.type, len(stuck))
         self.nodes = {}
         self._node_scope = {}
         self._contexts_cache = {}
@@ -373,7 +409,7 @@ class Engine:
                 err["stack"] = f"{type(error).__name__}: {text}"
             m["error"] = err
             m.setdefault("_msgid", new_msgid())
-            catch._inbox.put_nowait(m)
+            self._post(catch, m)
         return True
 
     def _group_chain(self, node: Node) -> list[str]:
@@ -399,7 +435,7 @@ class Engine:
                 continue
             if st.id == node.id:
                 continue
-            st._inbox.put_nowait({"_msgid": new_msgid(), "status": {**status, "source": dict(source)}})
+            self._post(st, {"_msgid": new_msgid(), "status": {**status, "source": dict(source)}})
 
     def handle_complete(self, node: Node, msg: Message) -> None:
         for watcher in self._complete_watchers.get(node.id, ()):
@@ -408,7 +444,19 @@ class Engine:
             if node.name:
                 source["name"] = node.name
             m["complete"] = {"source": source}
-            watcher._inbox.put_nowait(m)
+            self._post(watcher, m)
+
+    def _post(self, node: Node, msg: Message) -> None:
+        """Deliver an engine-made message (error, status, complete) without waiting; past a bound
+        the message is dropped and counted, so an error storm cannot grow memory."""
+        inbox = node._inbox
+        if len(inbox) >= max(4 * inbox.capacity, 256):
+            inbox.dropped += 1
+            if inbox.dropped in (1, 10, 100, 1000) or inbox.dropped % 10_000 == 0:
+                log.warning("node %s (%s) is not keeping up: %d messages dropped", node.id, node.type,
+                            inbox.dropped)
+            return
+        inbox.put_nowait(msg)
 
     def context_for(self, node: Node, scope_name: str) -> ScopedContext:
         key = (node.id, scope_name)
@@ -436,11 +484,12 @@ class Engine:
         value = self._env_lookup(scope, node.spec, name)
         return UNDEFINED if value is None else value
 
-    def _env_lookup(self, scope: Scope | None, spec: dict, name: str) -> Any:
+    def _env_lookup(self, scope: Scope | None, spec: dict, name: str, groups: dict | None = None) -> Any:
         special = self._special_env(scope, spec, name)
         if special is not None:
             return special
-        groups = self.plan.groups if self.plan else {}
+        if groups is None:
+            groups = self.plan.groups if self.plan else {}
         g = spec.get("g")
         seen: set[str] = set()
         while g and g not in seen:
@@ -459,7 +508,7 @@ class Engine:
                 if found is not None:
                     return found
             scope = scope.parent
-        if name in _HIDDEN_ENV:
+        if name.startswith(_HIDDEN_PREFIX):
             return None
         return os.environ.get(name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from pydantic import Field
@@ -60,6 +61,10 @@ class Inject(Node):
             raise ConfigError("repeat", "repeat interval is longer than ~24.8 days")
         self._timer: Any = None
         self._once_timer: Any = None
+        self._outbox: deque[Message] = deque()
+        self._sender: Any = None
+        self._dropped = 0
+        self._max_queued = max(1, int(self.host.setting("max_buffered", 10_000))) if self.host else 10_000
 
     async def start(self) -> None:
         cfg: InjectConfig = self.config  # type: ignore[assignment]
@@ -81,15 +86,17 @@ class Inject(Node):
             self._fire()
         self._timer = self.clock.call_later(self.config.repeat, tick)  # type: ignore[attr-defined]
 
-    def _schedule_cron(self) -> None:
+    def _schedule_cron(self, after: float | None = None) -> None:
         now = self.clock.time()
-        when = next_fire(self._cron, now)
+        # After a firing, look past the slot just fired: the timer may run a little early on
+        # the wall clock, and the same slot must not fire twice.
+        when = next_fire(self._cron, max(now, after or now))
         if when is None:
             return
 
         def tick() -> None:
             self._fire()
-            self._schedule_cron()
+            self._schedule_cron(after=when)
         self._cron_timer = self.clock.call_later(when - now, tick)
 
     def build_message(self, overrides: list[dict] | None = None) -> Message:
@@ -109,7 +116,20 @@ class Inject(Node):
         except Exception as exc:
             self.error(exc)
             return
-        self.spawn(self.send(msg))
+        # One sender task drains a bounded queue: ticks keep their order while the flow
+        # downstream is slow, and a flow stuck for hours cannot pile up tasks.
+        if len(self._outbox) >= self._max_queued:
+            self._outbox.popleft()
+            self._dropped += 1
+            if self._dropped in (1, 10, 100) or self._dropped % 1000 == 0:
+                self.warn(f"the flow is not keeping up with this inject: {self._dropped} messages dropped")
+        self._outbox.append(msg)
+        if self._sender is None or self._sender.done():
+            self._sender = self.spawn(self._drain())
+
+    async def _drain(self) -> None:
+        while self._outbox:
+            await self.send(self._outbox.popleft())
 
     async def trigger(self, overrides: list[dict] | None = None) -> None:
         """Fire now (the editor's button, POST /inject/:id)."""

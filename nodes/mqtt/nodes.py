@@ -235,11 +235,7 @@ class MqttIn(Node):
         self._wake.set()
 
     def _targets_have_space(self) -> bool:
-        for port in self._wires:
-            for t in port:
-                if len(t._inbox) >= t._inbox.capacity:
-                    return False
-        return True
+        return all(t._inbox.has_space() for port in self._wires for t in port)
 
     async def run(self) -> None:
         """Drain the backlog with backpressure, resuming the socket when it is short again."""
