@@ -127,6 +127,11 @@ class Node:
 
     run: Callable[[], Coroutine[Any, Any, None]] | None = None
 
+    async def quiesce(self) -> None:
+        """Shutdown begins: stop taking new input (unsubscribe, pause reading) and hand anything
+        already accepted to the flow (e.g. into the next inboxes), so the drain delivers it.
+        Called on every node before sources are cancelled."""
+
     async def stop(self) -> None:
         """Release resources; the engine cancels run() and spawned tasks itself."""
 

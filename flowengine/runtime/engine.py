@@ -300,6 +300,11 @@ class Engine:
         seconds, then workers, then each node's stop() with a timeout."""
         if not self.nodes:
             return
+        for node in self.nodes.values():
+            try:
+                await asyncio.wait_for(node.quiesce(), timeout=self.stop_timeout)
+            except Exception:
+                log.exception("node %s (%s) failed to quiesce", node.id, node.type)
         tasks, self._tasks = self._tasks, []
         sources = [t for t in tasks if t.get_name().startswith("source:")]
         for t in sources:
