@@ -119,6 +119,10 @@ class LinkCall(Node):
             if target is None:
                 self.error("link call: no target link in node", msg)
                 return
+        limit = int(self.host.setting("max_buffered", 10_000) or 0)
+        if limit and len(self._pending) >= limit:
+            self.error(f"link call: {len(self._pending)} calls are waiting for a return; message dropped", msg)
+            return
         self._seq += 1
         event_id = f"{self.id}:{self._seq}"
         stack = msg.get("_linkSource")

@@ -264,3 +264,23 @@ async def test_context_of_a_removed_subflow_instance_is_deleted():
         from flowengine.testing import _with_defaults
         await h.engine.deploy(_with_defaults(base, h.engine.registry))
         assert "inst" not in h.engine.contexts.stores["memory"].data
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0.00001, "0.00001"), (1e-7, "1e-7"), (1.2345678901234568e20, "123456789012345680000"), (1e21, "1e+21"),
+    (100.0, "100"), (-2.5, "-2.5"), (2**60, "1152921504606847000"), (0.1, "0.1"), (float("nan"), "NaN")])
+def test_numbers_print_as_javascript_prints_them(value, text):
+    from flowengine.jsvalue import to_js_string
+    assert to_js_string(value) == text
+
+
+async def test_link_calls_waiting_forever_are_bounded():
+    flow = [{"id": "call", "type": "link call", "links": ["lin"], "timeout": "0", "wires": [["h"]]},
+            {"id": "lin", "type": "link in", "wires": [[]]},
+            {"id": "c", "type": "catch", "scope": ["call"], "wires": [["err"]]},
+            {"id": "h", "type": "helper"}, {"id": "err", "type": "helper"}]
+    async with FlowHarness(flow, settings={"max_buffered": 3}) as h:
+        for i in range(5):
+            await h.inject("call", {"payload": i})
+        assert len(h.node("call")._pending) == 3
+        assert [m["payload"] for m in h.messages("err")] == [3, 4]
