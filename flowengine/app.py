@@ -1,23 +1,39 @@
-"""The application: settings -> node registry, context stores, engine, flows from disk."""
+"""The application: settings -> node registry, storage, engine, HTTP server; flows from disk.
+
+Where the flows come from at start: a FILE on the command line wins (it becomes a new revision
+when it differs from the active one); otherwise the last active revision; otherwise the data
+dir's `flows.json`; otherwise nothing. Every deploy is recorded as a revision and written back
+(atomically) to the data dir's `flows.json` and to the FILE the engine was started with.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import logging
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 from .credentials import CredentialsError, credentials_path, load_credentials
-from .errors import FlowValidationError
-from .flowdoc import parse_text
+from .errors import FlowValidationError, ValidationIssue
+from .flowdoc import errors_only, parse_text
 from .registry import default_registry
 from .runtime.context import ContextStores, MemoryStore, SqliteStore
 from .runtime.engine import Engine
 from .settings import Settings
+from .storage import RevisionStore, document_rev
 
 log = logging.getLogger("flowengine.app")
 
 FLOWS_FILE = "flows.json"
+HEALTHY_AFTER = 60.0  # seconds of running flows after which a later crash is not a crash at start
+
+
+class StartupError(Exception):
+    """The application cannot start as configured (the message says why and what to do)."""
 
 
 class Application:
@@ -39,69 +55,212 @@ class Application:
                                        "function_init_timeout": settings.function_init_timeout,
                                        "max_buffered": settings.max_buffered,
                                        "data_dir": str(data_dir)})
+        self.revisions = RevisionStore(data_dir / "flowengine.db")
+        self.flows_file: Path | None = None
+        self.safe_mode = False
+        self.active_rev: str | None = None
+        self.started_at = time.time()
+        self.server: Any = None
+        self.port: int | None = None
+        self._healthy_timer: asyncio.TimerHandle | None = None
+        self._deploying = False
 
     @property
     def flows_path(self) -> Path:
         return self.settings.data_dir / FLOWS_FILE
 
-    async def start(self, flows_file: Path | None) -> bool:
-        """Open storage and start the flows; False (with the errors logged) if they are invalid."""
+    # ------------------------------------------------------------------ start / stop
+    async def start(self, flows_file: Path | None, serve: bool = True) -> bool:
+        """Open storage, start the flows and the server; False (with the errors logged) if the
+        flows are invalid or the server cannot listen."""
+        self._check_bind_address()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.engine.open()
-        source = flows_file or (self.flows_path if self.flows_path.exists() else None)
-        if source is None:
+        await self.revisions.open()
+        crashes = await self.revisions.begin_run()
+        self.safe_mode = self.settings.safe
+        if not self.safe_mode and await self.revisions.should_start_safe():
+            log.error("the last %d runs ended without a clean shutdown: starting in safe mode (flows stopped); "
+                      "fix the flows through the API, or start without --safe once fixed", crashes)
+            self.safe_mode = True
+        self.flows_file = flows_file
+        ok = await self._start_flows(flows_file)
+        if ok and serve:
+            ok = await self._start_server()
+        return ok
+
+    def _check_bind_address(self) -> None:
+        host = self.settings.host
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise StartupError(f"refusing to listen on {host}: the API is open to anyone who can reach it. "
+                               "Bind 127.0.0.1 (the default), or create an admin account first "
+                               "(accounts arrive with the next release).")
+
+    async def _start_flows(self, flows_file: Path | None) -> bool:
+        data: Any = None
+        author = "boot"
+        if flows_file is not None:
+            data = self._read_flows(flows_file)
+            if data is None:
+                return False
+            author = f"file:{flows_file}"
+            if not self._load_credentials(flows_file):
+                return False
+        else:
+            active = await self.revisions.active()
+            if active is not None:
+                data, self.active_rev, author = active.doc, active.rev, "boot"
+            elif self.flows_path.exists():
+                data = self._read_flows(self.flows_path)
+                if data is None:
+                    return False
+                author = f"file:{self.flows_path}"
+        if data is None:
             log.info("no flows to run (data dir %s holds none)", self.settings.data_dir)
             return True
-        try:
-            text = source.read_bytes()
-        except OSError as exc:
-            log.error("cannot read %s: %s", source, exc.strerror)
-            return False
-        data, issues = parse_text(text)
-        if data is None:
-            for issue in issues:
-                log.error("%s: %s", source, issue)
-            return False
-        if source is not None:
-            cred_file = credentials_path(source)
-            if cred_file.exists():
-                try:
-                    self.engine.credentials = load_credentials(cred_file, self.settings.credential_secret)
-                except CredentialsError as exc:
-                    log.error("%s", exc)
-                    return False
-                log.info("read credentials for %d nodes from %s", len(self.engine.credentials), cred_file)
-        if self.settings.safe:
-            log.warning("safe mode: flows from %s loaded but not started", source)
+        if self.safe_mode:
+            active = await self.revisions.active()
+            self.active_rev = active.rev if active is not None else None
+            log.warning("safe mode: flows loaded but not started")
             return True
         try:
-            warnings = await self.engine.deploy(data)
+            await self.deploy(data, author=author, mode="full", boot=True)
         except FlowValidationError as exc:
             for issue in exc.issues:
-                log.error("%s: %s", source, issue)
+                log.error("%s", issue)
             return False
-        for w in warnings:
-            log.warning("%s: %s", source, w)
-        if flows_file is not None:
-            self._remember(data)
-        log.info("running %d nodes from %s", len(self.engine.nodes), source)
+        log.info("running %d nodes (rev %s)", len(self.engine.nodes), self.active_rev)
+        self._healthy_timer = asyncio.get_running_loop().call_later(
+            HEALTHY_AFTER, lambda: asyncio.ensure_future(self.revisions.mark_healthy()))
         return True
 
-    def _remember(self, data: list) -> None:
-        """A flows file given on the command line becomes the data dir's flows."""
-        text = json.dumps(data, indent=4, ensure_ascii=False)
-        path = self.flows_path
+    def _read_flows(self, path: Path) -> Any:
         try:
-            if path.exists() and path.read_text(encoding="utf-8") == text:
-                return
-            tmp = path.with_suffix(".json.tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            text = path.read_bytes()
         except OSError as exc:
-            log.warning("could not save flows to %s: %s", path, exc)
+            log.error("cannot read %s: %s", path, exc.strerror)
+            return None
+        data, issues = parse_text(text)
+        for issue in issues:
+            log.error("%s: %s", path, issue)
+        return data
+
+    def _load_credentials(self, flows_file: Path) -> bool:
+        cred_file = credentials_path(flows_file)
+        if not cred_file.exists():
+            return True
+        try:
+            self.engine.credentials = load_credentials(cred_file, self.settings.credential_secret)
+        except CredentialsError as exc:
+            log.error("%s", exc)
+            return False
+        log.info("read credentials for %d nodes from %s", len(self.engine.credentials), cred_file)
+        return True
+
+    async def _start_server(self) -> bool:
+        from .api import create_app
+        from .api.server import HttpServer
+
+        self.server = HttpServer(create_app(self), self.settings.host, self.settings.port)
+        try:
+            self.port = await self.server.start()
+        except OSError as exc:
+            log.error("cannot listen on %s:%s: %s", self.settings.host, self.settings.port, exc)
+            self.server = None
+            return False
+        log.info("serving the API at http://%s:%d/ (health: /healthz)", self.settings.host, self.port)
+        return True
 
     async def stop(self) -> None:
+        if self._healthy_timer is not None:
+            self._healthy_timer.cancel()
+        if self.server is not None:
+            await self.server.stop()
         await self.engine.close(drain=self.settings.drain_timeout)
+        if self.revisions.is_open:
+            await self.revisions.end_run()
+            await self.revisions.close()
+
+    # ------------------------------------------------------------------ deploys
+    async def deploy(self, data: Any, author: str, mode: str = "full", boot: bool = False) -> str | None:
+        """Validate, record a revision, start it; the previous flows keep running if anything
+        fails. Returns the new rev. `nodes`/`flows` deploys currently restart everything."""
+        doc, issues = self.engine.validate(data)
+        errors = errors_only(issues) if doc is not None else issues
+        if errors:
+            raise FlowValidationError(errors)
+        rev = document_rev(data)
+        if boot or rev != self.active_rev:
+            revision = await self.revisions.add(data, author, self.active_rev)
+        else:
+            revision = None
+        self._deploying = True
+        try:
+            await self.engine.deploy(data)
+        except FlowValidationError as exc:
+            if revision is not None:
+                await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])
+            raise
+        finally:
+            self._deploying = False
+        if revision is not None:
+            await self.revisions.activate(revision)
+        self.active_rev = rev
+        self.safe_mode = False
+        self._write_back(data, to_file=not boot)  # a boot deploy leaves the user's FILE as it is
+        self.engine.events.publish("deploy", None, {"rev": rev, "author": author, "mode": mode,
+                                                    "nodes": len(self.engine.nodes)})
+        return rev
+
+    async def reload(self, author: str) -> str | None:
+        """Node-RED's `reload` deploy: start the stored flows again."""
+        active = await self.revisions.active()
+        if active is None:
+            raise FlowValidationError([ValidationIssue(None, None, "", "there are no stored flows to reload")])
+        return await self.deploy(active.doc, author=author, mode="reload", boot=True)
+
+    def _write_back(self, data: list, to_file: bool = True) -> None:
+        """Deployed flows are written, pretty and atomically, to the data dir and to the FILE."""
+        text = json.dumps(data, indent=4, ensure_ascii=False) + "\n"
+        paths = [self.flows_path] + ([self.flows_file] if to_file and self.flows_file is not None else [])
+        for path in paths:
+            try:
+                if path.exists() and path.read_text(encoding="utf-8") == text:
+                    continue
+                tmp = path.with_name(f".{path.name}.tmp")
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except OSError as exc:
+                log.warning("could not write the flows to %s: %s", path, exc)
+
+    # ------------------------------------------------------------------ read side (API)
+    def current_flows(self) -> list:
+        return self.engine.document.raw if self.engine.document is not None else []
+
+    def current_rev(self) -> str | None:
+        return self.active_rev
+
+    def state_summary(self, details: bool = False) -> dict:
+        if self.safe_mode:
+            state = "safe"
+        elif self._deploying:
+            state = "deploying"
+        elif self.engine.started:
+            state = "running"
+        else:
+            state = "stopped"
+        out: dict[str, Any] = {"state": state, "rev": self.active_rev,
+                               "uptime": round(time.time() - self.started_at, 3)}
+        if details:
+            out["nodes"] = {nid: {"type": n.type, "name": n.name, "status": n._last_status,
+                                  "queued": len(n._inbox), "dropped": n._inbox.dropped}
+                            for nid, n in self.engine.nodes.items()}
+            out["errors"] = self.engine.error_count
+        return out

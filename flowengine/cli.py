@@ -103,12 +103,18 @@ def run_loop(main: Any, choice: str) -> Any:
 
 
 async def _run(app: Any, flows_file: Path | None) -> int:
+    from .app import StartupError
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        ok = await app.start(flows_file)
+        try:
+            ok = await app.start(flows_file)
+        except StartupError as exc:
+            log.error("%s", exc)
+            return 2
         if not ok:
             return 1
         await stop.wait()

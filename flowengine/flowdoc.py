@@ -133,7 +133,9 @@ def check_graph(doc: FlowDocument, registry: Registry) -> list[ValidationIssue]:
     for nid, obj in doc.flow_nodes.items():
         ntype = obj["type"]
         z = obj.get("z")
-        if z is not None and z not in containers:
+        if z is None or z == "":
+            issues.append(ValidationIssue(nid, ntype, "z", "a flow node must name its tab or subflow in z"))
+        elif z not in containers:
             issues.append(ValidationIssue(nid, ntype, "z", f"unknown flow (tab or subflow) {z!r}"))
         g = obj.get("g")
         if g is not None and g not in doc.groups:

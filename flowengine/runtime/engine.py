@@ -103,12 +103,11 @@ class Engine:
         if doc is None:
             return None, issues
         issues += check_graph(doc, self.registry)
-        if errors_only(issues):
-            return doc, issues  # a broken graph cannot be expanded meaningfully
-        try:
+        try:  # even with graph errors: every problem is reported at once
             plan = build_plan(doc)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            issues.append(ValidationIssue(None, None, "", f"cannot expand the flows: {exc}"))
+            if not errors_only(issues):  # else the graph errors above already say why
+                issues.append(ValidationIssue(None, None, "", f"cannot expand the flows: {exc}"))
             return doc, issues
         config_nodes = {nid: np_.spec for nid, np_ in plan.nodes.items() if not is_flow_node(np_.spec)}
         config_nodes.update(doc.config_nodes)

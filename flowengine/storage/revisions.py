@@ -72,6 +72,10 @@ class RevisionStore:
                                (json.dumps([{"message": "interrupted before it finished starting"}]),))
         await self._db.commit()
 
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
+
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()

@@ -41,7 +41,7 @@ def test_sigkill_loses_at_most_the_flush_window_of_persistent_context(mosquitto,
     client.connect("127.0.0.1", mosquitto.port)
     client.subscribe(f"{t}/count", qos=1)
     client.loop_start()
-    proc = subprocess.Popen(FLOWENGINE + ["run", str(flows), "--data-dir", str(data)],
+    proc = subprocess.Popen(FLOWENGINE + ["run", str(flows), "--data-dir", str(data), "--port", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
@@ -57,7 +57,7 @@ def test_sigkill_loses_at_most_the_flush_window_of_persistent_context(mosquitto,
             "SELECT value FROM context WHERE scope = 'tab' AND key = 'count'").fetchall()
         assert rows and int(rows[0][0]) == last_seen  # nothing acknowledged was lost
         # A restart carries on from the persisted count.
-        proc = subprocess.Popen(FLOWENGINE + ["run", "--data-dir", str(data)],
+        proc = subprocess.Popen(FLOWENGINE + ["run", "--data-dir", str(data), "--port", "0"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         before = len(counts)
         deadline = time.monotonic() + 20
@@ -79,7 +79,7 @@ def test_broker_killed_repeatedly_under_load_engine_survives_and_resumes(make_mo
     t = uuid.uuid4().hex[:8]
     flows = tmp_path / "flows.json"
     flows.write_text(json.dumps(counter_flow(broker.port, t)))
-    proc = subprocess.Popen(FLOWENGINE + ["run", str(flows), "--data-dir", str(tmp_path / "d")],
+    proc = subprocess.Popen(FLOWENGINE + ["run", str(flows), "--data-dir", str(tmp_path / "d"), "--port", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(5):  # bounded: five kill/restart rounds

@@ -70,7 +70,7 @@ def test_run_relays_over_mqtt_and_stops_cleanly_on_sigterm(mosquitto, tmp_path, 
 
 
 def test_run_without_file_uses_data_dir_or_nothing(tmp_path):
-    proc = start(["run", "--data-dir", str(tmp_path)])
+    proc = start(["run", "--data-dir", str(tmp_path), "--port", "0"])
     time.sleep(1.0)
     assert proc.poll() is None
     code, out = stop(proc, signal.SIGINT)
@@ -82,7 +82,7 @@ def test_run_refuses_an_invalid_file_naming_the_node(tmp_path):
     flows.write_text(json.dumps([{"id": "tab", "type": "tab"},
                                  {"id": "bad", "type": "change", "z": "tab", "x": 0, "y": 0, "wires": [],
                                   "rules": [{"t": "set", "p": "payload", "to": "{", "tot": "json"}]}]))
-    out = subprocess.run(FLOWENGINE + ["run", str(flows), "--data-dir", str(tmp_path / "d")],
+    out = subprocess.run(FLOWENGINE + ["run", str(flows), "--data-dir", str(tmp_path / "d"), "--port", "0"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
     assert "node 'bad' (change) field 'rules[0].to'" in out.stderr
@@ -92,7 +92,7 @@ def test_run_refuses_an_invalid_file_naming_the_node(tmp_path):
 def test_safe_mode_loads_but_does_not_start(tmp_path):
     flows = tmp_path / "flows.json"
     flows.write_text(json.dumps([{"id": "tab", "type": "tab"}]))
-    proc = start(["run", str(flows), "--data-dir", str(tmp_path / "d"), "--safe"])
+    proc = start(["run", str(flows), "--data-dir", str(tmp_path / "d"), "--safe", "--port", "0"])
     time.sleep(1.0)
     code, out = stop(proc)
     assert code == 0 and "safe mode" in out

@@ -49,7 +49,7 @@ async def test_application_hands_credentials_to_nodes_and_never_saves_them(tmp_p
     flows.write_text(json.dumps([{"id": "b", "type": "mqtt-broker", "broker": "127.0.0.1", "port": "1",
                                   "autoConnect": False}]))
     credentials_path(flows).write_text(json.dumps(NODE_RED_BLOB))
-    app = Application(load_settings(data_dir=tmp_path / "data", credential_secret="farm-secret"))
+    app = Application(load_settings(data_dir=tmp_path / "data", credential_secret="farm-secret", port=0))
     try:
         assert await app.start(flows)
         assert app.engine.nodes["b"].creds == {"user": "farmer", "password": "s3cret"}

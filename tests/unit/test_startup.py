@@ -17,7 +17,7 @@ flows = json.loads(sys.argv[1])
 async def main():
     d = tempfile.mkdtemp()
     p = Path(d) / "f.json"; p.write_text(json.dumps(flows))
-    app = Application(load_settings(data_dir=Path(d)))
+    app = Application(load_settings(data_dir=Path(d), port=0))
     assert await app.start(p)
     await app.stop()
 asyncio.run(main())

@@ -1,0 +1,123 @@
+"""Our API: flows with revisions, the node palette, inject, runtime state, the event stream."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Body, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+
+from ..errors import FlowValidationError
+from .deps import application, issues_response
+
+router = APIRouter()
+
+
+@router.get("/flows", tags=["flows"], summary="The active flows and their rev")
+async def get_flows(request: Request) -> dict:
+    app = application(request)
+    return {"rev": app.current_rev(), "flows": app.current_flows()}
+
+
+@router.put("/flows", tags=["flows"], summary="Deploy flows (If-Match: the rev they were based on)",
+            responses={400: {"description": "invalid flows, nothing deployed"},
+                       409: {"description": "the rev in If-Match is stale"}})
+async def put_flows(request: Request, flows: list[dict] = Body(...),
+                    if_match: str | None = Header(None, alias="If-Match")) -> Any:
+    app = application(request)
+    if if_match is not None and if_match.strip('"') != (app.current_rev() or ""):
+        return JSONResponse(status_code=409, content={"code": "version_mismatch",
+                                                      "message": "the flows changed since this rev was read",
+                                                      "rev": app.current_rev()})
+    try:
+        rev = await app.deploy(flows, author="api", mode="full")
+    except FlowValidationError as exc:
+        return issues_response(exc.issues)
+    return {"rev": rev}
+
+
+@router.post("/flows/validate", tags=["flows"], summary="Validate flows without deploying them")
+async def validate_flows(request: Request, flows: Any = Body(...)) -> dict:
+    _, issues = application(request).engine.validate(flows)
+    return {"valid": not any(i.severity == "error" for i in issues), "issues": [i.as_dict() for i in issues]}
+
+
+@router.get("/revisions", tags=["revisions"], summary="Deploy history, newest first")
+async def list_revisions(request: Request, limit: int = 50) -> list[dict]:
+    return [r.summary() for r in await application(request).revisions.list(min(max(limit, 1), 500))]
+
+
+@router.get("/revisions/{rev}", tags=["revisions"], summary="One revision with its flows")
+async def get_revision(request: Request, rev: str) -> Any:
+    found = await application(request).revisions.get(rev)
+    if found is None:
+        return JSONResponse(status_code=404, content={"error": "not_found", "message": f"no revision {rev!r}"})
+    return {**found.summary(), "flows": found.doc}
+
+
+@router.post("/revisions/{rev}/rollback", tags=["revisions"], summary="Deploy an earlier revision again")
+async def rollback(request: Request, rev: str) -> Any:
+    app = application(request)
+    found = await app.revisions.get(rev)
+    if found is None:
+        return JSONResponse(status_code=404, content={"error": "not_found", "message": f"no revision {rev!r}"})
+    try:
+        new_rev = await app.deploy(found.doc, author=f"rollback:{found.id}", mode="full")
+    except FlowValidationError as exc:
+        return issues_response(exc.issues)
+    return {"rev": new_rev}
+
+
+@router.get("/nodes", tags=["nodes"], summary="The palette: every node type with its config schema")
+async def list_nodes(request: Request) -> dict:
+    registry = application(request).registry
+    types = [{"type": name, "category": cls.category, "inputs": cls.inputs, "outputs": cls.outputs,
+              "config": cls.is_config, "help": cls.help, "module": cls.__module__,
+              "schema": cls.Config.model_json_schema()} for name, cls in sorted(registry.types.items())]
+    packs = [{"name": p.name, "module": p.module, "types": p.types, "error": p.error}
+             for p in registry.packs.values()]
+    return {"types": types, "packs": packs}
+
+
+@router.post("/inject/{node_id}", tags=["nodes"], summary="Fire an inject node")
+async def inject(request: Request, node_id: str) -> Any:
+    node = application(request).engine.nodes.get(node_id)
+    if node is None or node.type != "inject":
+        return JSONResponse(status_code=404, content={"error": "not_found",
+                                                      "message": f"no running inject node {node_id!r}"})
+    await node.trigger()  # type: ignore[attr-defined]
+    return {"fired": node_id}
+
+
+@router.get("/state", tags=["runtime"], summary="Active rev, uptime, node status")
+async def state(request: Request) -> dict:
+    return application(request).state_summary(details=True)
+
+
+@router.websocket("/events")
+async def events(ws: WebSocket) -> None:
+    """Debug, status, deploy and log events as JSON frames {type, ts, node_id, data}. A client
+    that reads too slowly loses the oldest events; it is told how many with a `dropped` frame."""
+    await ws.accept()
+    app = ws.app.state.application
+    sub = app.engine.events.subscribe(maxlen=1000)
+    reported = 0
+    try:
+        while True:
+            try:
+                event = await sub.get(timeout=15)
+            except TimeoutError:
+                await ws.send_json({"type": "ping", "ts": None, "node_id": None, "data": None})
+                continue
+            if sub.dropped > reported:
+                await ws.send_json({"type": "dropped", "ts": event["ts"], "node_id": None,
+                                    "data": {"count": sub.dropped - reported}})
+                reported = sub.dropped
+            await ws.send_json(event)
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the client went away: nothing to clean up beyond the subscription
+    finally:
+        sub.close()
+        with contextlib.suppress(Exception):
+            await ws.close()
