@@ -5,6 +5,11 @@ runaway loop never blocks the engine: after `timeout` seconds the worker is kill
 its process group), the message is reported to catch nodes, and a fresh worker (re-running
 `initialize`) takes the next message. Messages cross as pickles over pipes, one round trip per
 message; context and env reads from the code are RPCs answered here, on the event loop.
+
+Messages are numbered; node.send and node.done frames carry the number of the message whose
+handling started the calling code (threads inherit it, see worker.inherit_context), so calls made
+after the body returned act for the right message. Messages still waiting for node.done() are
+kept in `_open`, bounded by the max_buffered setting.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import os
 import pickle
 import re
 import signal
 import sys
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,8 @@ WORKER_SCRIPT = str(Path(_worker_mod.__file__).resolve())
 FINALIZE_TIMEOUT = 2.0
 EXIT_TIMEOUT = 1.0
 MAX_HANDLES = 10_000
+# The engine hides these from env.get (its settings and secrets); the worker must not see them either.
+HIDDEN_ENV_PREFIX = "FLOWENGINE_"
 _USES_DONE = re.compile(r"\bnode\s*\.\s*done\s*\(")
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None), bytes, bytearray, tuple})
 
@@ -89,13 +99,22 @@ class _Worker:
                     proc.kill()
 
 
+@dataclass(slots=True)
+class _Open:
+    """A message the worker may still send for or finish."""
+
+    msg: Message
+    worker: _Worker
+    handles: list[int] = field(default_factory=list)  # its unpicklable values, kept until it is finished
+
+
 class _Pickler(pickle.Pickler):
     """Maps UNDEFINED to a marker; with `handles`, anything unpicklable becomes a handle that
-    comes back as the same object (msg.res of an http-in, sockets)."""
+    comes back as the same object (msg.res of an http-in, sockets); new handle ids go to `ids`."""
 
-    def __init__(self, file: Any, handles: dict[int, Any] | None, counter: list[int]):
+    def __init__(self, file: Any, handles: dict[int, Any] | None, counter: list[int], ids: list[int]):
         super().__init__(file, protocol=5)
-        self._handles, self._counter = handles, counter
+        self._handles, self._counter, self._ids = handles, counter, ids
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) in _PLAIN:
@@ -110,6 +129,7 @@ class _Pickler(pickle.Pickler):
         except Exception:
             self._counter[0] += 1
             self._handles[self._counter[0]] = obj
+            self._ids.append(self._counter[0])
             return ("H", self._counter[0], type(obj).__name__)
 
 
@@ -141,7 +161,13 @@ class PythonFunction(Node):
             "assign them in the body with `global`), `finalize` at stop. A call running longer than "
             "`timeout` seconds (0 = the function_timeout setting) is killed, reported to catch nodes, "
             "and a fresh worker re-runs `initialize`. Values cross to the worker as pickles (bytes keep "
-            "their type). This isolates runaway code; it is not a security sandbox.")
+            "their type). node.send and node.done called later from a thread, threading.Timer or "
+            "ThreadPoolExecutor task started while handling a message act for that message (threads "
+            "start in a copy of the starter's contextvars context; the worker patches Thread.start and "
+            "ThreadPoolExecutor.submit for it); at most max_buffered messages wait for node.done(), "
+            "then the oldest is dropped. Processes the code starts are killed when the node stops. "
+            "The worker's environment has no FLOWENGINE_* variables. This isolates runaway code; it "
+            "is not a security sandbox.")
 
     @classmethod
     def output_count(cls, config: NodeConfig) -> int:
@@ -157,11 +183,14 @@ class PythonFunction(Node):
         self._uses_done = bool(_USES_DONE.search(cfg.func))
         self._worker: _Worker | None = None
         self._runs: dict[asyncio.Task, _Worker] = {}  # every worker's task, killed ones included
-        self._current: Message | None = None
-        self._done_called = False
+        self._seqs = itertools.count(1)
+        self._open: OrderedDict[int, _Open] = OrderedDict()  # by seq, oldest first
+        self._inflight: int | None = None  # the seq being handled by on_message
+        self._warned_full = False
         self._stopping = False
         self._handles: dict[int, Any] = {}
         self._handle_counter = [0]
+        self._loose: list[int] = []  # handles made outside a message frame (RPC replies)
         self._timeout = 0.0
 
     # ------------------------------------------------------------------ lifecycle
@@ -188,9 +217,10 @@ class PythonFunction(Node):
         """Start the process, then read its frames until it ends."""
         cfg: PythonFunctionConfig = self.config  # type: ignore[assignment]
         try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(HIDDEN_ENV_PREFIX)}
             worker.proc = await asyncio.create_subprocess_exec(
-                sys.executable, WORKER_SCRIPT, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, start_new_session=True, limit=1 << 20)
+                sys.executable, WORKER_SCRIPT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                env=env, start_new_session=True, limit=1 << 20)
             init = {"id": self.id, "name": self.name, "outputs": self.output_count(cfg),
                     "func": cfg.func, "initialize": cfg.initialize, "finalize": cfg.finalize}
             worker.write(self._frame(("init",), init))
@@ -219,11 +249,11 @@ class PythonFunction(Node):
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # one bad frame must not end the conversation
-                    self.error(exc, self._current)
+                    self.error(exc, self._inflight_msg())
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the process ended
         except Exception as exc:  # an unreadable frame head: the conversation cannot go on
-            self.error(f"bad data from the worker process: {exc!r}", self._current)
+            self.error(f"bad data from the worker process: {exc!r}", self._inflight_msg())
         finally:
             init_timer.cancel()
             worker.dead = True
@@ -243,6 +273,10 @@ class PythonFunction(Node):
         except TimeoutError:
             worker.kill()
             await proc.wait()
+        # Processes the code started (the worker's process group) must not outlive the node. The
+        # group's id is not reused while a member lives, so this reaches only what the code left.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
     def _worker_ended(self, worker: _Worker) -> None:
         """Fail whatever still waits on this worker; report a crash nobody caused."""
@@ -259,6 +293,9 @@ class PythonFunction(Node):
             crashed = False  # reported with the message
         if worker.finalized is not None and not worker.finalized.done():
             worker.finalized.set_result(None)
+        for seq, entry in list(self._open.items()):
+            if entry.worker is worker and seq != self._inflight:  # on_message settles its own
+                self._finish(seq)  # nothing can call node.done() for it any more
         if crashed and worker.ready.done() and worker.ready.result() is None:
             self.error(f"the worker process exited unexpectedly (exit code {code})")
 
@@ -304,6 +341,9 @@ class PythonFunction(Node):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._worker = None
+        self._open.clear()
+        self._handles.clear()
+        self._loose.clear()
 
     # ------------------------------------------------------------------ messages
     async def _ready_worker(self) -> tuple[_Worker, str | None]:
@@ -320,16 +360,30 @@ class PythonFunction(Node):
         if init_error is not None:
             self.error(f"initialize failed: {init_error}", msg)
             return
+        seq = next(self._seqs)
+        entry = _Open(msg, worker)
+        self._track(seq, entry)
+        self._inflight = seq
+        try:
+            await self._call(worker, seq, entry)
+        finally:
+            self._inflight = None
+            self._release(self._loose)
+            if seq in self._open and (not self._uses_done or worker.dead):
+                self._finish(seq)  # nothing can call node.done() for it any more
+
+    async def _call(self, worker: _Worker, seq: int, entry: _Open) -> None:
+        """Run the body on one message and send what it returns."""
+        msg = entry.msg
         loop = asyncio.get_running_loop()
         fut = worker.pending = loop.create_future()
-        self._current, self._done_called = msg, False
         # Real time, not self.clock: the worker runs in real time, and a runaway must be bounded
         # in real seconds even when tests drive the engine's clock.
         timer = asyncio.get_running_loop().call_later(self._timeout, self._timed_out, worker, fut) \
             if self._timeout > 0 else None
         try:
             try:
-                worker.write(self._frame(("msg",), msg))
+                worker.write(self._frame(("msg", seq), msg, entry.handles))
             except BrokenPipeError:
                 worker.kill()
                 self._resolve(fut, ("fail", "the worker process is gone; restarting it"))
@@ -337,23 +391,51 @@ class PythonFunction(Node):
                 self._resolve(fut, ("fail", f"cannot pass the message to the function: {exc}"))
             kind, value = await fut
         except _TimedOut:
+            self._finish(seq)
             self.error(f"timed out after {self._timeout:g} s; the worker was restarted", msg)
             return
         except _Died as exc:
+            self._finish(seq)
             self.error(str(exc), msg)
             return
         finally:
             if timer is not None:
                 timer.cancel()
             worker.pending = None
-            self._current = None
-            self._handles.clear()
         if kind == "fail":
+            self._finish(seq)
             self.error(value, msg)
             return
-        await self._send_out(value, msg)
-        if not self._uses_done:
+        await self._send_out(value, msg, msg.get("_msgid"))
+        if not self._uses_done and self._finish(seq) is not None:  # None: the code called done itself
             self.done(msg)
+
+    def _track(self, seq: int, entry: _Open) -> None:
+        """Open a message; past max_buffered open ones (node.done() never called) the oldest goes."""
+        limit = int(self.host.setting("max_buffered", 10_000) or 0)
+        while limit > 0 and len(self._open) >= limit:
+            _, old = self._open.popitem(last=False)
+            self._release(old.handles)
+            if not self._warned_full:
+                self._warned_full = True
+                self.warn(f"more than {limit} messages wait for node.done(): dropping the oldest")
+        self._open[seq] = entry
+
+    def _finish(self, seq: int | None) -> _Open | None:
+        """Close a message (None if it is not open) and free its handles."""
+        entry = self._open.pop(seq, None) if seq is not None else None
+        if entry is not None:
+            self._release(entry.handles)
+        return entry
+
+    def _release(self, ids: list[int]) -> None:
+        for hid in ids:
+            self._handles.pop(hid, None)
+        ids.clear()
+
+    def _inflight_msg(self) -> Message | None:
+        entry = self._open.get(self._inflight) if self._inflight is not None else None
+        return entry.msg if entry is not None else None
 
     def _timed_out(self, worker: _Worker, fut: asyncio.Future) -> None:
         if fut.done():
@@ -363,9 +445,10 @@ class PythonFunction(Node):
         if not self._stopping:
             self._launch()  # ready for the next message
 
-    async def _send_out(self, value: Any, source: Message | None) -> None:
+    async def _send_out(self, value: Any, source: Message | None, msgid: Any) -> None:
         """Send what the code returned or passed to node.send: a msg, a list per port, lists of
-        msgs per port. Every message gets the input's _msgid, as in Node-RED."""
+        msgs per port. Every message gets the input's _msgid, as in Node-RED. `source` is the
+        input when it is still open (errors name it)."""
         if value is None:
             return
         ports = [value] if isinstance(value, dict) else value
@@ -373,7 +456,6 @@ class PythonFunction(Node):
             self.error(f"function tried to send a message of type {type(value).__name__}", source)
             return
         out: list[Any] = []
-        msgid = source.get("_msgid") if source is not None else None
         for port in ports:
             batch = [port] if isinstance(port, dict) else port
             if batch is None:
@@ -407,13 +489,15 @@ class PythonFunction(Node):
                 self._resolve(worker.pending, (kind, value))
             return
         if kind == "done":
-            if self._current is not None and not self._done_called:
-                self._done_called = True
-                self.done(self._current)
+            entry = self._finish(head[1])  # None: already finished, dropped, or outside a message
+            if entry is not None:
+                self.done(entry.msg)
             return
         value = self._body(f)
         if kind == "send":
-            await self._send_out(value, self._current)
+            entry = self._open.get(head[1])
+            source = entry.msg if entry is not None else None
+            await self._send_out(value, source, source.get("_msgid") if source is not None else head[2])
         elif kind == "rpc":
             try:
                 reply = (True, self._rpc(head[2], value))
@@ -455,16 +539,18 @@ class PythonFunction(Node):
         raise ValueError(f"unknown request {op!r}")
 
     # ------------------------------------------------------------------ pickling
-    def _frame(self, head: tuple, body: Any = None) -> tuple[bytes, bytes]:
-        """Pickle a frame. Anything unpicklable in the body crosses as a handle."""
+    def _frame(self, head: tuple, body: Any = None, owner: list[int] | None = None) -> tuple[bytes, bytes]:
+        """Pickle a frame. Anything unpicklable in the body crosses as a handle, freed with
+        `owner` (a message's list) or else after the current message."""
         buf = io.BytesIO()
+        ids = self._loose if owner is None else owner
         try:
-            _Pickler(buf, None, self._handle_counter).dump(body)
+            _Pickler(buf, None, self._handle_counter, ids).dump(body)
         except Exception:
-            if len(self._handles) > MAX_HANDLES:  # only RPCs outside messages pile them up
-                self._handles.clear()
+            if len(self._loose) > MAX_HANDLES:  # only RPCs outside messages pile them up
+                self._release(self._loose)
             buf = io.BytesIO()
-            _Pickler(buf, self._handles, self._handle_counter).dump(body)
+            _Pickler(buf, self._handles, self._handle_counter, ids).dump(body)
         return pickle.dumps(head, protocol=5), buf.getvalue()
 
     def _body(self, f: io.BytesIO) -> Any:

@@ -5,10 +5,15 @@ library and starts in a few tens of milliseconds). It talks to its node over std
 length-prefixed frames, each a small pickled head then the pickled body (decoded only where it is
 used, so a body that cannot be read fails that one message, not the conversation):
 
-    node -> worker   init: cfg   msg: msg   (reply, id, ok): value   finalize
-    worker -> node   ready   init_error: text   result: value   fail: text   send: msgs
-                     status: dict   warn/log: text   error: (text, msg)   done
+    node -> worker   init: cfg   (msg, seq): msg   (reply, id, ok): value   finalize
+    worker -> node   ready   init_error: text   result: value   fail: text   (send, seq, msgid): msgs
+                     status: dict   warn/log: text   error: (text, msg)   (done, seq)
                      (rpc, id, op): args   finalized: text | None
+
+`seq` numbers the node's messages. The message being handled is kept in a contextvar, which
+threads and executor tasks started while handling it inherit (see `inherit_context`), so a
+node.send or node.done from a timer that fires after the body returned acts for its own message
+(None outside any message: initialize, and threads it started).
 
 Context and env reads are RPCs: the calling thread blocks until the node replies. A reader
 thread owns stdin, so code in background threads (timers started in `initialize`) can use the
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextvars
 import io
 import itertools
 import json
@@ -37,6 +43,8 @@ from typing import Any
 HEADER = struct.Struct(">I")
 FUNC_NAME = "__flowengine_func__"
 FILENAMES = {"func": "<func>", "initialize": "<initialize>", "finalize": "<finalize>"}
+# (seq, _msgid) of the message whose handling started the running code; None outside messages.
+CURRENT: contextvars.ContextVar[tuple[int, Any] | None] = contextvars.ContextVar("flowengine_msg", default=None)
 
 
 # ---------------------------------------------------------------------------- compiling
@@ -268,7 +276,8 @@ class NodeAPI:
         """Send now: a msg (port 1), or a list with one entry per port. The message is copied
         as it is at this moment (`clone` is accepted for Node-RED familiarity)."""
         if msg is not None:
-            self._chan.write(("send",), msg)
+            seq, msgid = CURRENT.get() or (None, None)
+            self._chan.write(("send", seq, msgid), msg)
 
     def status(self, status: Any = None, **kw: Any) -> None:
         """`node.status(fill="green", shape="dot", text="ok")`, a dict, or a text; `status({})` clears."""
@@ -287,14 +296,42 @@ class NodeAPI:
         self._chan.write(("error",), (to_text(text), msg))
 
     def done(self) -> None:
-        """Finish the current message (only needed when the code mentions node.done())."""
-        self._chan.write(("done",))
+        """Finish the message being handled, also from a timer or thread the body started (only
+        needed when the code mentions node.done())."""
+        current = CURRENT.get()
+        if current is not None:  # outside a message there is nothing to finish
+            self._chan.write(("done", current[0]))
 
     def __repr__(self) -> str:
         return f"<node {self.id}>"
 
 
 # ---------------------------------------------------------------------------- main
+def inherit_context() -> None:
+    """Make the message a thread works for follow it: a Thread (threading.Timer included) runs
+    in a copy of the context of the code that called start(), as Python 3.14 does with
+    -X thread_inherit_context, and a ThreadPoolExecutor task in a copy of the submitter's (its
+    pool threads outlive the message that created them), as asyncio.to_thread does. Patching
+    the classes is acceptable here: this process exists only to run one node's code."""
+    from concurrent.futures import thread as _futures_thread  # here: a few ms the deploy need not wait for
+
+    start = threading.Thread.start
+
+    def start_in_context(self: threading.Thread) -> None:
+        ctx = contextvars.copy_context()
+        run = self.run
+        self.run = lambda: ctx.run(run)  # type: ignore[method-assign]
+        start(self)
+
+    submit = _futures_thread.ThreadPoolExecutor.submit
+
+    def submit_in_context(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+    threading.Thread.start = start_in_context  # type: ignore[method-assign]
+    _futures_thread.ThreadPoolExecutor.submit = submit_in_context  # type: ignore[method-assign]
+
+
 def _open_pipes() -> tuple[Any, Any]:
     """Move the protocol off fds 0/1, so print() and input() in user code cannot corrupt it."""
     rfd, wfd = os.dup(0), os.dup(1)
@@ -330,6 +367,7 @@ def run(chan: Channel) -> None:
         chan.write(("init_error",), error_text(exc))
         return
     chan.write(("ready",))
+    inherit_context()  # after `ready`: its imports need not delay the deploy; before any message
     while True:
         head, f = chan.inbox.get()
         kind = head[0]
@@ -339,11 +377,14 @@ def run(chan: Channel) -> None:
             except Exception as exc:  # e.g. an instance of a class this process cannot import
                 chan.write(("fail",), f"cannot read the message in the worker: {type(exc).__name__}: {exc}")
                 continue
+            token = CURRENT.set((head[1], msg.get("_msgid") if isinstance(msg, dict) else None))
             try:
                 result = func(msg)
             except BaseException as exc:  # user code: report and carry on with the next message
                 chan.write(("fail",), error_text(exc))
                 continue
+            finally:
+                CURRENT.reset(token)
             try:
                 chan.write(("result",), result)
             except Exception as exc:  # unpicklable result (a generator, a lock, ...)

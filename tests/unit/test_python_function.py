@@ -227,6 +227,88 @@ async def test_code_mentioning_node_done_completes_only_when_it_calls_it():
         assert m["payload"] == "finish"
 
 
+def complete(to: str = "done") -> list[dict]:
+    return [{"id": "cp", "type": "complete", "scope": ["f"], "wires": [[to]]}, out(to)]
+
+
+async def test_a_late_node_send_from_a_timer_carries_its_own_messages_msgid():
+    body = ("import threading\n"
+            "threading.Timer(0.1, lambda: node.send({'payload': 'late ' + msg['payload']})).start()\n"
+            "return None")
+    async with FlowHarness([fn(body), out()]) as h:
+        await h.engine.inject("f", {"payload": "a", "_msgid": "id-a"})
+        await h.engine.inject("f", {"payload": "b", "_msgid": "id-b"})
+        msgs = await h.received("out", 2)
+        assert sorted((m["payload"], m["_msgid"]) for m in msgs) == [("late a", "id-a"), ("late b", "id-b")]
+
+
+async def test_executor_tasks_act_for_the_message_that_submitted_them():
+    # The pool thread is created by the first submit; later tasks must not inherit that message.
+    init = "import time\nfrom concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(1)"
+    body = "pool.submit(lambda: (time.sleep(0.02), node.send({'payload': msg['payload']})))\nreturn None"
+    async with FlowHarness([fn(body, initialize=init), out()]) as h:
+        for i in range(3):
+            await h.engine.inject("f", {"payload": i, "_msgid": f"id-{i}"})
+        msgs = await h.received("out", 3)
+        assert [(m["payload"], m["_msgid"]) for m in msgs] == [(i, f"id-{i}") for i in range(3)]
+
+
+async def test_a_late_node_done_completes_its_own_message_not_the_one_in_flight():
+    # msg 1's done fires while msg 2 is still in the body; msg 2 never calls done.
+    body = ("import threading, time\n"
+            "if msg['payload'] == 1:\n"
+            "    threading.Timer(0.1, lambda: node.done()).start()\n"
+            "else:\n"
+            "    time.sleep(0.3)\n"
+            "return msg")
+    async with FlowHarness([fn(body), out(), *complete()]) as h:
+        await h.engine.inject("f", {"payload": 1})
+        await h.engine.inject("f", {"payload": 2})
+        [m] = await h.received("done", 1)
+        assert m["payload"] == 1
+        await h.received("out", 2)
+        await asyncio.sleep(0.1)
+        await h.settle()
+        assert [m["payload"] for m in h.messages("done")] == [1]  # msg 2 stays open
+
+
+async def test_a_late_send_keeps_unpicklable_values_until_done():
+    class Live:  # e.g. an http-in's msg.res: crosses as a handle
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+    live = Live()
+    body = ("import threading\n"
+            "def later():\n"
+            "    node.send(msg)\n"
+            "    node.done()\n"
+            "threading.Timer(0.1, later).start()\n"
+            "return None")
+    async with FlowHarness([fn(body), out(), *complete()]) as h:
+        await h.engine.inject("f", {"payload": 1, "res": live, "_msgid": "m1"})
+        [m] = await h.received("out", 1)
+        assert m["res"] is live and m["_msgid"] == "m1"
+        [d] = await h.received("done", 1)
+        assert d["res"] is live
+        assert h.node("f")._handles == {}  # type: ignore[attr-defined]  # released once done
+
+
+async def test_messages_waiting_for_done_are_bounded_by_max_buffered():
+    body = "import threading\nthreading.Timer(0.3, lambda: node.done()).start()\nreturn msg"
+    async with FlowHarness([fn(body), out(), *complete()], settings={"max_buffered": 2}) as h:
+        events = h.events()
+        for i in range(3):
+            await h.engine.inject("f", {"payload": i})
+        await h.received("out", 3)
+        await h.received("done", 2)
+        await asyncio.sleep(0.1)
+        await h.settle()
+        assert [m["payload"] for m in h.messages("done")] == [1, 2]  # the oldest was dropped
+        warnings = [e["data"]["msg"] for e in events.drain() if e["type"] == "log"
+                    and e["data"]["level"] == "warn"]
+        assert warnings == ["more than 2 messages wait for node.done(): dropping the oldest"]
+
+
 async def test_node_exposes_id_name_and_outputs():
     body = "return {'payload': [node.id, node.name, node.outputs]}"
     async with FlowHarness([fn(body, [["out"], []], outputs=2, name="calc"), out()]) as h:
@@ -316,6 +398,17 @@ async def test_env_get_reads_flow_env_then_process_env(monkeypatch: pytest.Monke
         await h.inject("f", {})
         [m] = await h.received("out", 1)
         assert m["payload"] == ["hello", "from-process", None]
+
+
+async def test_the_worker_process_does_not_see_flowengine_variables(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FLOWENGINE_CREDENTIAL_SECRET", "s3cret")
+    monkeypatch.setenv("PYFN_TEST_VAR", "visible")
+    body = ("import os\n"
+            "return {'payload': [os.environ.get('FLOWENGINE_CREDENTIAL_SECRET'), os.environ.get('PYFN_TEST_VAR')]}")
+    async with FlowHarness([fn(body), out()]) as h:
+        await h.inject("f", {})
+        [m] = await h.received("out", 1)
+        assert m["payload"] == [None, "visible"]
 
 
 # ---------------------------------------------------------------------------- initialize / finalize

@@ -196,3 +196,19 @@ async def test_a_worker_dying_while_idle_is_reported_and_replaced_on_the_next_me
         assert h.messages("caught") == []
         await h.inject("f", {"payload": "again"})
         assert (await h.received("out", 1))[0]["payload"] == "again"
+
+
+async def test_processes_started_by_the_code_end_with_the_node_on_redeploy_and_stop():
+    body = "import subprocess\ncontext.set('child', subprocess.Popen(['sleep', '300']).pid)\nreturn msg"
+    async with FlowHarness(flow(func=body)) as h:
+        await h.inject("f", {"payload": 1})
+        await h.received("out", 1)
+        first = h.node("f").context.get("child")
+        assert not gone(first)
+        await h.engine.deploy(h.flow)  # a redeploy stops the old node normally
+        assert await wait_until(lambda: gone(first), 2.0)
+        await h.inject("f", {"payload": 2})
+        await h.received("out", 1)
+        second = h.node("f").context.get("child")
+        assert second != first and not gone(second)
+    assert await wait_until(lambda: gone(second), 2.0)
