@@ -13,7 +13,7 @@ cp -r "$shared"/. "$work/"
 chmod -R u+w "$work"
 out=${OUT:-$root/docs/bench-results.json}
 py=$root/.venv/bin/python   # has paho-mqtt 2.x and psutil, what the harness needs
-common=(--repeat "${REPEAT:-3}" --rates "${RATES:-500,2000,5000}" --out "$out")
+common=(--repeat "${REPEAT:-3}" --rates "${RATES:-500,2000,5000}" --scenarios "${SCENARIOS:-throughput,latency,chain}" --out "$out")
 cd "$work"
 $py harness.py run --label flowengine "${common[@]}" \
     --engine "$root/.venv/bin/flowengine run {flows} --data-dir {workdir} --port {http_port}" \
