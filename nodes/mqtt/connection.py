@@ -21,12 +21,14 @@ import contextlib
 import errno
 import itertools
 import logging
+import os
 import secrets
 import socket
 import ssl
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future as ConcurrentFuture
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
@@ -35,8 +37,9 @@ import tenacity
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
-__all__ = ["BrokerConnection", "InboundMessage", "TLSOptions", "parse_broker"]
+__all__ = ["BrokerConnection", "InboundMessage", "SubscriptionOptions", "TLSOptions", "Will", "parse_broker"]
 
 State = Literal["connecting", "connected", "disconnected"]
 
@@ -65,6 +68,7 @@ _PROP_NAMES = {
     "payloadFormatIndicator": "PayloadFormatIndicator",
     "topicAlias": "TopicAlias",
     "subscriptionIdentifier": "SubscriptionIdentifier",
+    "willDelayInterval": "WillDelayInterval",
 }
 _PROP_NAMES_REV = {v: k for k, v in _PROP_NAMES.items()}
 
@@ -76,6 +80,31 @@ class TLSOptions:
     key_file: str | None = None
     verify: bool = True
     server_name: str | None = None
+    # PEM text instead of (or besides) files: Node-RED keeps uploaded certificates in credentials.
+    ca_data: str | None = None
+    cert_data: str | None = None
+    key_data: str | None = field(default=None, repr=False)
+    passphrase: str | None = field(default=None, repr=False)  # for an encrypted private key
+
+
+@dataclass
+class Will:
+    """The Last Will the broker publishes when the connection drops without a DISCONNECT."""
+
+    topic: str
+    payload: bytes = b""
+    qos: int = 0
+    retain: bool = False
+    properties: dict[str, Any] | None = None  # MQTT v5 only; the names publish() takes, plus willDelayInterval
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionOptions:
+    """MQTT v5 subscription options; a 3.1/3.1.1 connection ignores them."""
+
+    no_local: bool = False  # don't receive what this connection publishes itself
+    retain_as_published: bool = False  # keep the publisher's retain flag on forwarded messages
+    retain_handling: int = 0  # 0: send retained on subscribe, 1: only for a new subscription, 2: never
 
 
 @dataclass(slots=True)
@@ -92,6 +121,39 @@ class _Subscription:
     topic: str
     qos: int
     handler: Callable[[InboundMessage], None]
+    options: SubscriptionOptions = SubscriptionOptions()
+    active: bool = True  # False once withdrawn: not subscribed at the broker, stragglers still delivered
+
+
+# What one SUBSCRIBE asks for a filter: (qos, no_local, retain_as_published, retain_handling).
+_Wanted = tuple[int, bool, bool, int]
+
+
+def _merge(subs: list[_Subscription]) -> _Wanted | None:
+    """One broker subscription serves every handler of a filter, so it must satisfy them all: the
+    highest QoS, no-local only if all want it, retain-as-published if any does, the most generous
+    retain handling."""
+    if not subs:
+        return None
+    return (max(s.qos for s in subs), all(s.options.no_local for s in subs),
+            any(s.options.retain_as_published for s in subs), min(s.options.retain_handling for s in subs))
+
+
+@contextlib.contextmanager
+def _pem_file(text: str | None) -> Iterator[str | None]:
+    """ssl loads a certificate chain only from files: write the PEM to a private temporary file
+    (mkstemp creates it 0600, the key is secret) and delete it once loaded."""
+    if not text:
+        yield None
+        return
+    fd, path = tempfile.mkstemp(prefix="flowengine-tls-", suffix=".pem")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def parse_broker(host: str, port: int = 1883, tls: TLSOptions | None = None
@@ -365,7 +427,7 @@ class BrokerConnection:
     def __init__(self, *, host: str, port: int = 1883, client_id: str = "", keepalive: int = 60,
                  clean_session: bool = True, protocol: int = 4,
                  username: str | None = None, password: str | None = None,
-                 tls: TLSOptions | None = None,
+                 tls: TLSOptions | None = None, will: Will | None = None,
                  on_state: Callable[[str], None] | None = None,
                  logger: logging.Logger | None = None,
                  min_backoff: float = 0.5, max_backoff: float = 30.0,
@@ -388,6 +450,8 @@ class BrokerConnection:
         self._wait = _backoff_strategy(min_backoff, max_backoff)
 
         self._client = self._make_client(username, password)
+        if will is not None:
+            self._set_will(will)
         self._ssl_context: ssl.SSLContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -408,6 +472,7 @@ class BrokerConnection:
         self._tokens = itertools.count(1)
         self._subs: dict[int, _Subscription] = {}
         self._filters: dict[str, dict[int, _Subscription]] = {}  # filter -> token -> sub
+        self._sent: dict[str, _Wanted] = {}  # what the broker was last asked for, per filter
         self._match_cache: dict[str, tuple[_Subscription, ...]] = {}
 
     # ------------------------------------------------------------------ public API
@@ -457,20 +522,36 @@ class BrokerConnection:
         self._connected = False
         self._set_state("disconnected")
 
-    def subscribe(self, topic: str, qos: int, handler: Callable[[InboundMessage], None]) -> int:
+    def subscribe(self, topic: str, qos: int, handler: Callable[[InboundMessage], None],
+                  options: SubscriptionOptions | None = None) -> int:
+        """Call ``handler`` for every message matching ``topic``; returns a token for unsubscribe().
+        ``options`` (v5 only) are re-issued on every reconnect, like the subscription itself."""
         _validate_filter(topic)
         if qos not in (0, 1, 2):
             raise ValueError(f"invalid QoS {qos!r}")
+        options = options or SubscriptionOptions()
+        if options.retain_handling not in (0, 1, 2):
+            raise ValueError(f"invalid retain handling {options.retain_handling!r}")
         token = next(self._tokens)
-        sub = _Subscription(topic, qos, handler)
+        sub = _Subscription(topic, qos, handler, options)
         self._subs[token] = sub
-        handlers = self._filters.setdefault(topic, {})
-        previous_qos = max((s.qos for s in handlers.values()), default=-1)
-        handlers[token] = sub
+        self._filters.setdefault(topic, {})[token] = sub
         self._match_cache.clear()
-        if self._connected and qos > previous_qos:
-            self._client.subscribe(topic, qos)
+        want = self._wanted(topic)
+        if self._connected and want is not None and want != self._sent.get(topic):
+            self._sent[topic] = want
+            self._client.subscribe([self._subscribe_arg(topic, want)])
         return token
+
+    def withdraw(self, token: int) -> None:
+        """Stop the broker sending for this subscription (UNSUBSCRIBE once no active handler needs
+        the filter) but keep delivering messages already on their way until unsubscribe(token):
+        what arrives has been acknowledged, so dropping it would lose it (used at shutdown)."""
+        sub = self._subs.get(token)
+        if sub is None or not sub.active:
+            return
+        sub.active = False
+        self._release(sub.topic)
 
     def unsubscribe(self, token: int) -> None:
         sub = self._subs.pop(token, None)
@@ -483,8 +564,26 @@ class BrokerConnection:
         handlers.pop(token, None)
         if not handlers:
             del self._filters[sub.topic]
-            if self._connected:
-                self._client.unsubscribe(sub.topic)
+        if sub.active:
+            self._release(sub.topic)
+
+    def _wanted(self, topic: str) -> _Wanted | None:
+        return _merge([s for s in self._filters.get(topic, {}).values() if s.active])
+
+    def _release(self, topic: str) -> None:
+        # Only the last active handler unsubscribes; a remaining one keeps what was asked for (as
+        # before options existed: no re-SUBSCRIBE, which would resend retained messages).
+        if self._wanted(topic) is not None:
+            return
+        self._sent.pop(topic, None)
+        if self._connected:
+            self._client.unsubscribe(topic)
+
+    def _subscribe_arg(self, topic: str, want: _Wanted) -> tuple[str, Any]:
+        qos, no_local, rap, rh = want
+        if self.protocol != 5:
+            return topic, qos
+        return topic, SubscribeOptions(qos=qos, noLocal=no_local, retainAsPublished=rap, retainHandling=rh)
 
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
                 properties: dict[str, Any] | None = None) -> None:
@@ -525,6 +624,18 @@ class BrokerConnection:
             self._schedule_read()
 
     # ------------------------------------------------------------------ connection management
+    def _set_will(self, will: Will) -> None:
+        if will.qos not in (0, 1, 2):
+            raise ValueError(f"invalid will QoS {will.qos!r}")
+        props = None
+        if will.properties and self.protocol == 5:
+            try:
+                props = _dict_to_props(will.properties, PacketTypes.WILLMESSAGE)
+            except (mqtt.MQTTException, TypeError, ValueError) as exc:
+                self.log.warning("mqtt: ignoring invalid v5 will properties %r: %s", will.properties, exc)
+        # paho keeps the will and sends it in every CONNECT, reconnects included.
+        self._client.will_set(will.topic, will.payload, will.qos, will.retain, props)
+
     def _make_client(self, username: str | None, password: str | None) -> _LoopClient:
         v5 = self.protocol == 5
         client = _LoopClient(
@@ -659,12 +770,16 @@ class BrokerConnection:
     def _make_ssl_context(self) -> ssl.SSLContext:
         tls = self.tls
         assert tls is not None
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file, cadata=tls.ca_data or None)
         if not tls.verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-        if tls.cert_file:
-            ctx.load_cert_chain(tls.cert_file, tls.key_file)
+        if tls.cert_file or tls.cert_data:
+            # A callback, not None: without a passphrase OpenSSL would prompt on the terminal.
+            password: Any = tls.passphrase if tls.passphrase else (lambda: "")
+            with (_pem_file(None if tls.cert_file else tls.cert_data) as cert_tmp,
+                  _pem_file(None if tls.key_file else tls.key_data) as key_tmp):
+                ctx.load_cert_chain(tls.cert_file or cert_tmp or "", tls.key_file or key_tmp, password=password)
         return ctx
 
     def _note_failure(self, message: str) -> None:
@@ -697,10 +812,11 @@ class BrokerConnection:
             self._connected = True
             self.log.info("mqtt: connected to %s:%d as %s", self.host, self.port, self.client_id)
             self._set_state("connected")
-            if self._filters:
-                # Re-issue every subscription: the broker may have lost (or never had) the session.
-                filters = [(t, max(s.qos for s in subs.values())) for t, subs in self._filters.items()]
-                self._client.subscribe(filters)
+            # Re-issue every subscription, options included: the broker may have lost (or never had)
+            # the session.
+            self._sent = {t: w for t in self._filters if (w := self._wanted(t)) is not None}
+            if self._sent:
+                self._client.subscribe([self._subscribe_arg(t, w) for t, w in self._sent.items()])
         else:
             self._note_failure(f"connection to {self.host}:{self.port} refused: {reason}")
         if self._connack is not None and not self._connack.done():

@@ -4,25 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 try:
-    from flowengine_nodes.mqtt.connection import BrokerConnection, InboundMessage, TLSOptions, parse_broker
+    from flowengine_nodes.mqtt.connection import (
+        BrokerConnection,
+        InboundMessage,
+        SubscriptionOptions,
+        TLSOptions,
+        Will,
+        parse_broker,
+    )
 except ImportError:  # package not installed (yet): use the source tree (conftest puts it on sys.path)
-    from nodes.mqtt.connection import BrokerConnection, InboundMessage, TLSOptions, parse_broker
+    from nodes.mqtt.connection import (
+        BrokerConnection,
+        InboundMessage,
+        SubscriptionOptions,
+        TLSOptions,
+        Will,
+        parse_broker,
+    )
 
 from tests.support.certs import CertPaths, make_certs
 from tests.support.mosquitto import Mosquitto
@@ -623,3 +641,132 @@ async def test_relay_in_to_out_throughput(mosquitto: Mosquitto) -> None:
         assert conn.dropped == 0
         print(f"\nrelay: {count} messages in + {count} out (+ {count} back in) at "
               f"{count / elapsed:,.0f} msg/s end to end")
+
+
+async def test_v5_subscription_options_apply_and_survive_reconnect(mosquitto: Mosquitto) -> None:
+    base = unique("subopts")
+    own, retained = Collector(), Collector()
+    conn = conn_for(mosquitto, protocol=5)
+    async with running(conn), peer(mosquitto.port, protocol=mqtt.MQTTv5) as p:
+        await p.publish(f"{base}/rh", b"old", qos=1, retain=True)
+        await p.subscribe(f"{base}/nl", 1)
+        conn.subscribe(f"{base}/nl", 1, own, SubscriptionOptions(no_local=True))
+        conn.subscribe(f"{base}/rh", 1, retained, SubscriptionOptions(retain_handling=2))
+        await connected(conn)
+        await sync_subscriptions(conn, base)
+        for round_ in ("before", "after"):
+            p.messages.clear()
+            conn.publish(f"{base}/nl", f"own {round_}".encode(), qos=1)
+            await p.wait_for(1)  # our publish reached the broker ...
+            await p.publish(f"{base}/nl", f"peer {round_}".encode(), qos=1)
+            await p.publish(f"{base}/rh", f"live {round_}".encode(), qos=1)
+            await wait_until(lambda r=round_: f"live {r}".encode() in retained.payloads, WAIT, "the live message")
+            await wait_until(lambda r=round_: f"peer {r}".encode() in own.payloads, WAIT, "the peer's message")
+            # ... but never came back (no local), and the retained message is never sent (retain handling 2).
+            assert not any(m.startswith(b"own") for m in own.payloads)
+            assert b"old" not in retained.payloads
+            if round_ == "before":
+                # A clean session ends with the connection: the reconnect must re-issue the options.
+                sock = conn._client.socket()
+                assert sock is not None
+                sock.shutdown(socket.SHUT_RDWR)
+                await wait_until(lambda: not conn.connected, WAIT, "the drop to be noticed")
+                await connected(conn, timeout=10)
+                await sync_subscriptions(conn, base)
+        await p.publish(f"{base}/rh", b"", qos=1, retain=True)
+
+
+async def test_subscription_options_are_ignored_before_v5(mosquitto: Mosquitto) -> None:
+    base = unique("subopts4")
+    got = Collector()
+    conn = conn_for(mosquitto)
+    async with running(conn):
+        conn.subscribe(f"{base}/x", 1, got, SubscriptionOptions(no_local=True, retain_handling=2))
+        await connected(conn)
+        await sync_subscriptions(conn, base)
+        conn.publish(f"{base}/x", b"loops back", qos=1)  # MQTT 3.1.1 has no "no local"
+        assert (await got.wait_for(1))[0].payload == b"loops back"
+        with pytest.raises(ValueError):
+            conn.subscribe(f"{base}/y", 1, got, SubscriptionOptions(retain_handling=3))
+
+
+async def test_withdraw_unsubscribes_at_the_broker(mosquitto: Mosquitto) -> None:
+    base = unique("withdraw")
+    got, control = Collector(), Collector()
+    conn = conn_for(mosquitto)
+    async with running(conn), peer(mosquitto.port) as p:
+        token = conn.subscribe(f"{base}/w", 1, got)
+        conn.subscribe(f"{base}/ctl", 1, control)
+        await connected(conn)
+        await sync_subscriptions(conn, base)
+        conn.withdraw(token)
+        await sync_subscriptions(conn, base)  # the UNSUBSCRIBE went out before this probe
+        await p.publish(f"{base}/w", b"not sent", qos=1)
+        await p.publish(f"{base}/ctl", b"sent", qos=1)
+        await control.wait_for(1)
+        assert got.messages == []
+        conn.unsubscribe(token)  # after withdraw: no second UNSUBSCRIBE, no error
+        again = Collector()
+        conn.subscribe(f"{base}/w", 1, again)
+        await sync_subscriptions(conn, base)
+        await p.publish(f"{base}/w", b"back", qos=1)
+        assert (await again.wait_for(1))[0].payload == b"back"
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+async def test_last_will_on_abrupt_disconnect_only(mosquitto: Mosquitto, protocol: int) -> None:
+    base = unique("will")
+    props = {"contentType": "text/plain", "userProperties": {"why": "crash"}} if protocol == 5 else None
+    conn = conn_for(mosquitto, protocol=protocol, will=Will(f"{base}/will", b"gone", 1, False, props))
+    async with peer(mosquitto.port, protocol=mqtt.MQTTv5) as p:
+        await p.subscribe(f"{base}/will", 1)
+        async with running(conn):
+            await connected(conn)
+            sock = conn._client.socket()
+            assert sock is not None
+            sock.shutdown(socket.SHUT_RDWR)  # the connection dies without a DISCONNECT
+            (will,) = await p.wait_for(1)
+            assert (will.topic, will.payload, will.qos) == (f"{base}/will", b"gone", 1)
+            if protocol == 5:
+                assert will.properties.ContentType == "text/plain"
+                assert will.properties.UserProperty == [("why", "crash")]
+            await wait_until(lambda: not conn.connected, WAIT, "the drop to be noticed")
+            await connected(conn, timeout=10)  # reconnects with the same will
+        await asyncio.sleep(0.3)
+        assert len(p.messages) == 1  # stop() disconnects politely: no will
+
+
+async def test_tls_certificates_as_pem_text(make_mosquitto: Callable[..., Mosquitto], tls_certs: CertPaths,
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = make_mosquitto(tls=tls_certs, require_client_cert=True)
+    key = serialization.load_pem_private_key(Path(tls_certs.client_key).read_bytes(), password=None)
+    encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.BestAvailableEncryption(b"open sesame")).decode()
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
+    seen_modes: list[int] = []
+    real_load = __import__("ssl").SSLContext.load_cert_chain
+
+    def spy(self: Any, certfile: str, keyfile: str | None = None, password: Any = None) -> None:
+        seen_modes.extend(os.stat(f).st_mode & 0o777 for f in (certfile, keyfile) if f)
+        real_load(self, certfile, keyfile, password)
+
+    monkeypatch.setattr("ssl.SSLContext.load_cert_chain", spy)
+    options = TLSOptions(ca_data=Path(tls_certs.ca_cert).read_text(), cert_data=Path(tls_certs.client_cert).read_text(),
+                         key_data=encrypted, passphrase="open sesame")
+    assert "open sesame" not in repr(options) and "PRIVATE KEY" not in repr(options)
+    conn = BrokerConnection(host="127.0.0.1", port=broker.tls_port or 0, tls=options)
+    async with running(conn):
+        await connected(conn)
+    assert seen_modes == [0o600, 0o600]
+    assert list(temp_dir.iterdir()) == []  # the temporary PEM files are gone
+
+    states = States()  # a wrong passphrase fails the connection (and never prompts on a terminal)
+    options.passphrase = None
+    bad = BrokerConnection(host="127.0.0.1", port=broker.tls_port or 0, tls=options, on_state=states,
+                           min_backoff=0.05, max_backoff=0.2)
+    async with running(bad):
+        await wait_until(lambda: states.seen.count("connecting") >= 2, WAIT, "a retry")
+    assert "connected" not in states.seen
+    assert list(temp_dir.iterdir()) == []
