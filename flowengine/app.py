@@ -188,7 +188,7 @@ class Application:
     # ------------------------------------------------------------------ deploys
     async def deploy(self, data: Any, author: str, mode: str = "full", boot: bool = False) -> str | None:
         """Validate, record a revision, start it; the previous flows keep running if anything
-        fails. Returns the new rev. `nodes`/`flows` deploys currently restart everything."""
+        fails. Returns the new rev. `nodes`/`flows` restart only what changed."""
         doc, issues = self.engine.validate(data)
         errors = errors_only(issues) if doc is not None else issues
         if errors:
@@ -200,7 +200,7 @@ class Application:
             revision = None
         self._deploying = True
         try:
-            await self.engine.deploy(data)
+            await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full")
         except FlowValidationError as exc:
             if revision is not None:
                 await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])

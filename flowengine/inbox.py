@@ -13,7 +13,8 @@ from typing import Any
 
 
 class Inbox:
-    __slots__ = ("capacity", "_items", "_getter", "_putters", "_loop", "dropped", "drop_oldest", "_reserved")
+    __slots__ = ("capacity", "_items", "_getter", "_putters", "_loop", "dropped", "drop_oldest", "_reserved",
+                 "_forward", "_retired")
 
     def __init__(self, capacity: int, drop_oldest: bool = False):
         if capacity < 1:
@@ -26,6 +27,8 @@ class Inbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
         self._reserved = 0  # slots handed to woken producers that have not appended yet
+        self._forward: Inbox | None = None  # set when the node was replaced by a partial deploy
+        self._retired = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -36,6 +39,12 @@ class Inbox:
 
     def put_nowait(self, item: Any) -> None:
         """Append regardless of capacity (cycle sends, timers); the caller decides when."""
+        if self._retired:
+            if self._forward is not None:
+                self._forward.put_nowait(item)
+            else:
+                self.dropped += 1
+            return
         items = self._items
         if self.drop_oldest and len(items) >= self.capacity:
             items.popleft()
@@ -81,6 +90,23 @@ class Inbox:
         if self._putters:
             self._wake_putter()
         return item
+
+    def retire(self, successor: Inbox | None) -> None:
+        """The node was replaced (or removed) by a deploy: hand queued messages to its successor,
+        and let producers still waiting here deliver there (or drop, with no successor)."""
+        self._retired = True
+        self._forward = successor
+        while self._items:
+            item = self._items.popleft()
+            if successor is not None:
+                successor.put_nowait(item)
+            else:
+                self.dropped += 1
+        while self._putters:
+            fut = self._putters.popleft()
+            if not fut.done():
+                self._reserved += 1
+                fut.set_result(None)
 
     async def wait(self) -> None:
         """Wait until there is at least one item (only the node's worker calls this)."""

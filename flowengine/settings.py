@@ -15,6 +15,11 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("FLOWENGINE_DATA_DIR") or Path.home() / ".flowengine")
 
 
+def default_secret_key_file() -> Path:
+    # Outside the data dir on purpose: a copy of the data dir must not carry the key to its secrets.
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "flowengine" / "secret.key"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLOWENGINE_", extra="forbid")
 
@@ -39,6 +44,10 @@ class Settings(BaseSettings):
                                                             "encrypted flows_cred.json beside the flows file")
     drain_timeout: float = Field(2.0, ge=0, description="Seconds a shutdown lets messages in flight finish")
     stop_timeout: float = Field(5.0, gt=0, description="Seconds each node gets to stop")
+    secret_key_file: Path = Field(default_factory=default_secret_key_file,
+                                  description="Key that encrypts stored credentials (not inside data_dir; "
+                                              "$FLOWENGINE_SECRET_KEY wins)")
+    session_ttl: float = Field(12 * 3600.0, gt=0, description="Seconds a login session lasts")
 
     @field_validator("log_level")
     @classmethod

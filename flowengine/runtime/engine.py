@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from ..message import Message, clone_message, new_msgid
 from ..node import Node
 from ..registry import Registry
 from .builder import SUBFLOW_IN, SUBFLOW_OUT, Plan, Scope, build_plan
+from .changes import changed_nodes
 from .context import ContextStores, MemoryStore, ScopedContext
 from .events import EventBus
 from .graph import strongly_connected
@@ -133,13 +135,21 @@ class Engine:
             issues += validate_node(cls, props, config_nodes)
         return doc, issues
 
-    async def deploy(self, data: Any) -> list[ValidationIssue]:
+    async def deploy(self, data: Any, mode: str = "full") -> list[ValidationIssue]:
         """Validate and start `data`, replacing what runs. Raises FlowValidationError (and
-        keeps the old flows running) when anything is wrong. Returns the warnings."""
+        keeps the old flows running) when anything is wrong. Returns the warnings.
+
+        mode `full` restarts everything; `nodes` restarts only nodes whose properties, wiring
+        or env changed (and users of changed config nodes), while untouched nodes keep running
+        and keep their queued messages; `flows` restarts every node of a tab or subflow instance
+        in which anything changed."""
         async with self._deploy_lock:
             doc, issues = self.validate(data)
             if doc is None or errors_only(issues):
                 raise FlowValidationError(errors_only(issues) or issues)
+            if mode in ("nodes", "flows") and self.nodes and self.plan is not None:
+                await self._deploy_changes(doc, mode)
+                return [i for i in issues if i.severity != "error"]
             previous, previous_plan = self.document, self.plan
             await self.stop_flows()
             try:
@@ -202,8 +212,93 @@ class Engine:
                 self._tasks.append(node._worker_task)
         for node in order:
             if node.run is not None:
-                self._tasks.append(loop.create_task(self._run_source(node), name=f"source:{node.id}"))
+                node._source_task = loop.create_task(self._run_source(node), name=f"source:{node.id}")
+                self._tasks.append(node._source_task)
         self.started = True
+
+    # ------------------------------------------------------------------ partial deploys
+    async def _deploy_changes(self, doc: FlowDocument, mode: str) -> None:
+        old_plan, old_nodes, previous = self.plan, self.nodes, self.document
+        assert old_plan is not None
+        new_plan = build_plan(doc)
+        restart = changed_nodes(old_plan, new_plan, mode)
+        removed = set(old_plan.nodes) - set(new_plan.nodes)
+        # 1. Build the replacements first: a node that cannot be made leaves everything running.
+        self.plan = new_plan
+        fresh: dict[str, Node] = {}
+        issues: list[ValidationIssue] = []
+        for nid in restart:
+            node = self._instantiate(new_plan.nodes[nid].spec, new_plan.nodes[nid].scope, issues)
+            if node is not None:
+                fresh[nid] = node
+        if issues:
+            self.plan = old_plan
+            raise FlowValidationError(issues)
+        # 2. Rewire everything to the new graph: untouched nodes now send to the replacements,
+        #    whose inboxes hold messages until they start.
+        merged = {nid: fresh.get(nid) or old_nodes[nid] for nid in new_plan.nodes}
+        self.nodes, self.document = merged, doc
+        self._node_scope = {nid: np_.scope for nid, np_ in new_plan.nodes.items()}
+        self._contexts_cache = {}
+        self._wire(new_plan)
+        # 3. Retire the old versions; what they still held moves to their replacement.
+        retiring = [old_nodes[nid] for nid in (restart | removed) if nid in old_nodes]
+        await self._retire(retiring, fresh)
+        # 4. Start the replacements.
+        try:
+            await self._start_nodes(list(fresh.values()))
+        except FlowValidationError:
+            log.error("partial deploy failed to start; restoring the previous flows in full")
+            await self.stop_flows()
+            self.plan = old_plan
+            if previous is not None:
+                await self._start(previous)
+            raise
+        self._forget_removed_context(old_plan, new_plan)
+        self.events.publish("deploy", None, {"nodes": len(self.nodes), "restarted": len(fresh),
+                                             "removed": len(removed), "mode": mode})
+
+    async def _retire(self, nodes: list[Node], replacements: dict[str, Node]) -> None:
+        for node in nodes:
+            node._stopping = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(node.quiesce(), timeout=self.stop_timeout)
+            for task in (getattr(node, "_source_task", None), node._worker_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+                    if task in self._tasks:
+                        self._tasks.remove(task)
+            successor = replacements.get(node.id)
+            node._inbox.retire(successor._inbox if successor is not None else None)
+            for task in list(node._tasks):
+                task.cancel()
+            for hook in (node.stop, node.safe_state):
+                try:
+                    await asyncio.wait_for(hook(), timeout=self.stop_timeout)
+                except Exception:
+                    log.exception("node %s (%s) did not stop cleanly", node.id, node.type)
+
+    async def _start_nodes(self, nodes: list[Node]) -> None:
+        order = sorted(nodes, key=lambda n: 0 if n.is_config else 1)
+        issues: list[ValidationIssue] = []
+        for node in order:
+            try:
+                await asyncio.wait_for(node.start(), timeout=self.settings.get("start_timeout", 15.0))
+            except Exception as exc:
+                issues.append(ValidationIssue(node.id, node.type, getattr(exc, "field", ""),
+                                              f"failed to start: {exc}"))
+        if issues:
+            raise FlowValidationError(issues)
+        loop = asyncio.get_running_loop()
+        for node in order:
+            if not node.is_config:
+                node._worker_task = loop.create_task(node._work(), name=f"node:{node.id}")
+                self._tasks.append(node._worker_task)
+            if node.run is not None:
+                node._source_task = loop.create_task(self._run_source(node), name=f"source:{node.id}")
+                self._tasks.append(node._source_task)
 
     def _instantiate(self, spec: dict, scope: Scope, issues: list[ValidationIssue]) -> Node | None:
         ntype = spec["type"]
@@ -243,6 +338,9 @@ class Engine:
                 for src in node.spec.get("links") or []:
                     link_ins_by_out.setdefault(src, []).append(nid)
         edges: dict[str, set[str]] = {nid: set() for nid in nodes}
+        for node in nodes.values():  # a rewire after a partial deploy starts from scratch
+            node._watched_complete = False
+            node._cycle = -1
         for nid, np_ in plan.nodes.items():
             node = nodes.get(nid)
             if node is None:
