@@ -153,50 +153,57 @@ def patch_flow(case: dict, port: int) -> list[dict]:
 
 
 async def run_case(case: dict, port: int, collector: Collector, registry: Any) -> list[dict]:
-    harness = case["harness"]
+    """One case on a fresh in-process Engine."""
     engine = Engine(registry)
     await engine.open()
     try:
-        await engine.deploy(patch_flow(case, port))
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + 15
-        ready = False
-        while not ready and time.monotonic() < deadline:
-            collector.publish(harness["ping_topic"], json.dumps({"ping": token}))
-            for _ in range(25):
-                await asyncio.sleep(0.01)
-                if any(token.encode() in p for p, _ in collector.take(harness["out_topic"])):
-                    ready = True
-                    break
-        if not ready:
-            raise RuntimeError(f"{case['id']}: the engine never answered the readiness ping")
-        await asyncio.sleep(case.get("ready_settle_ms", 300) / 1000)
-        seen = len(collector.take(harness["out_topic"]))
-        t0 = time.monotonic()
-        last_at = 0
-        for inp in case["inputs"]:
-            at = inp.get("at", last_at)
-            last_at = at
-            delay = t0 + at / 1000 - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            collector.publish(harness["in_topics"][inp.get("to", "in")], json.dumps(inp["msg"]))
-        settle = case.get("settle_ms", 600) / 1000
-        await asyncio.sleep(max(0.0, t0 + last_at / 1000 + settle - time.monotonic()))
-        outputs = []
-        for payload, t in collector.take(harness["out_topic"])[seen:]:
-            try:
-                env = json.loads(payload)
-            except ValueError:
-                outputs.append({"port": None, "t": round((t - t0) * 1000), "raw": payload.decode(errors="replace")})
-                continue
-            if isinstance(env, dict) and "ping" in env and "port" not in env:
-                continue
-            port_name = env.pop("port", None) if isinstance(env, dict) else None
-            outputs.append({"port": port_name, "t": round((t - t0) * 1000), "msg": env})
-        return outputs
+        return await drive_case(case, port, collector, engine.deploy)
     finally:
         await engine.close()
+
+
+async def drive_case(case: dict, port: int, collector: Collector, deploy: Any) -> list[dict]:
+    """Deploy the case's flow with `deploy(flow)`, wait for the readiness ping, publish the
+    inputs on time and collect the outputs, as the shared runner does."""
+    harness = case["harness"]
+    await deploy(patch_flow(case, port))
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + 15
+    ready = False
+    while not ready and time.monotonic() < deadline:
+        collector.publish(harness["ping_topic"], json.dumps({"ping": token}))
+        for _ in range(25):
+            await asyncio.sleep(0.01)
+            if any(token.encode() in p for p, _ in collector.take(harness["out_topic"])):
+                ready = True
+                break
+    if not ready:
+        raise RuntimeError(f"{case['id']}: the engine never answered the readiness ping")
+    await asyncio.sleep(case.get("ready_settle_ms", 300) / 1000)
+    seen = len(collector.take(harness["out_topic"]))
+    t0 = time.monotonic()
+    last_at = 0
+    for inp in case["inputs"]:
+        at = inp.get("at", last_at)
+        last_at = at
+        delay = t0 + at / 1000 - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        collector.publish(harness["in_topics"][inp.get("to", "in")], json.dumps(inp["msg"]))
+    settle = case.get("settle_ms", 600) / 1000
+    await asyncio.sleep(max(0.0, t0 + last_at / 1000 + settle - time.monotonic()))
+    outputs = []
+    for payload, t in collector.take(harness["out_topic"])[seen:]:
+        try:
+            env = json.loads(payload)
+        except ValueError:
+            outputs.append({"port": None, "t": round((t - t0) * 1000), "raw": payload.decode(errors="replace")})
+            continue
+        if isinstance(env, dict) and "ping" in env and "port" not in env:
+            continue
+        port_name = env.pop("port", None) if isinstance(env, dict) else None
+        outputs.append({"port": port_name, "t": round((t - t0) * 1000), "msg": env})
+    return outputs
 
 
 async def run_all(cases: list[dict], port: int, concurrency: int = 6) -> dict[str, Any]:

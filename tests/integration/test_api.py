@@ -151,3 +151,37 @@ async def test_boot_starts_the_last_active_revision(tmp_path):
         assert app.current_flows() == flow("deployed")
     finally:
         await app.stop()
+
+
+async def test_crash_loop_starts_in_safe_mode(tmp_path):
+    """Runs that end without a clean shutdown count; after 3 the engine starts with flows stopped."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    flows = tmp_path / "flows.json"
+    flows.write_text(json.dumps(flow()))
+    data = tmp_path / "d"
+    cmd = [sys.executable, "-m", "flowengine.cli", "run", str(flows), "--data-dir", str(data), "--port", "0"]
+    for _ in range(3):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # wait until it serves, then kill it like a crash
+            line = proc.stdout.readline()
+            if "serving the API" in line or not line:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    app = Application(load_settings(data_dir=data, port=0))
+    assert await app.start(None)
+    try:
+        assert app.state_summary()["state"] == "safe" and app.engine.nodes == {}
+    finally:
+        await app.stop()
+    app = Application(load_settings(data_dir=data, port=0))  # the clean stop above reset the count
+    assert await app.start(None)
+    try:
+        assert app.state_summary()["state"] == "running"
+    finally:
+        await app.stop()

@@ -284,3 +284,24 @@ async def test_link_calls_waiting_forever_are_bounded():
             await h.inject("call", {"payload": i})
         assert len(h.node("call")._pending) == 3
         assert [m["payload"] for m in h.messages("err")] == [3, 4]
+
+
+async def test_a_start_that_hangs_past_its_timeout_rolls_the_deploy_back():
+    from flowengine import FlowValidationError
+
+    class Hangs(Node):
+        type = "test-hangs"
+
+        async def start(self) -> None:
+            await asyncio.sleep(3600)
+
+    flow = [{"id": "c", "type": "change", "wires": [["h"]]}, {"id": "h", "type": "helper"}]
+    async with FlowHarness(flow, extra_types=[Hangs], settings={"start_timeout": 0.2}) as h:
+        bad = [{"id": "t", "type": "tab"}, {"id": "x", "type": "test-hangs", "z": "t", "x": 0, "y": 0, "wires": []}]
+        started = time.monotonic()
+        with pytest.raises(FlowValidationError) as info:
+            await h.engine.deploy(bad)
+        assert time.monotonic() - started < 3
+        assert info.value.issues[0].node_id == "x" and "failed to start" in info.value.issues[0].message
+        await h.inject("c", {"payload": 1})
+        assert len(h.messages("h")) == 1
