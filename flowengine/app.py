@@ -9,7 +9,6 @@ dir's `flows.json`; otherwise nothing. Every deploy is recorded as a revision an
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from .flowdoc import errors_only, parse_text
 from .registry import default_registry
 from .runtime.context import ContextStores, MemoryStore, SqliteStore
 from .runtime.engine import Engine
+from .security import Security, SecurityError
 from .settings import Settings
 from .storage import RevisionStore, document_rev
 
@@ -56,6 +56,7 @@ class Application:
                                        "max_buffered": settings.max_buffered,
                                        "data_dir": str(data_dir)})
         self.revisions = RevisionStore(data_dir / "flowengine.db")
+        self.security = Security(settings)
         self.flows_file: Path | None = None
         self.safe_mode = False
         self.active_rev: str | None = None
@@ -73,8 +74,13 @@ class Application:
     async def start(self, flows_file: Path | None, serve: bool = True) -> bool:
         """Open storage, start the flows and the server; False (with the errors logged) if the
         flows are invalid or the server cannot listen."""
-        self._check_bind_address()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            await self.security.open()  # a wrong secret key stops here, never empty credentials
+            await self.security.check_bind(self.settings.host)  # non-loopback only with an admin account
+        except SecurityError as exc:
+            raise StartupError(str(exc)) from exc
+        self.engine.credentials.update(await self.security.credentials.get_all())
         await self.engine.open()
         await self.revisions.open()
         crashes = await self.revisions.begin_run()
@@ -88,17 +94,6 @@ class Application:
         if ok and serve:
             ok = await self._start_server()
         return ok
-
-    def _check_bind_address(self) -> None:
-        host = self.settings.host
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise StartupError(f"refusing to listen on {host}: the API is open to anyone who can reach it. "
-                               "Bind 127.0.0.1 (the default), or create an admin account first "
-                               "(accounts arrive with the next release).")
 
     async def _start_flows(self, flows_file: Path | None) -> bool:
         data: Any = None
@@ -154,7 +149,7 @@ class Application:
         if not cred_file.exists():
             return True
         try:
-            self.engine.credentials = load_credentials(cred_file, self.settings.credential_secret)
+            self.engine.credentials.update(load_credentials(cred_file, self.settings.credential_secret))
         except CredentialsError as exc:
             log.error("%s", exc)
             return False
@@ -184,6 +179,7 @@ class Application:
         if self.revisions.is_open:
             await self.revisions.end_run()
             await self.revisions.close()
+        await self.security.close()
 
     # ------------------------------------------------------------------ deploys
     async def deploy(self, data: Any, author: str, mode: str = "full", boot: bool = False) -> str | None:

@@ -1,4 +1,4 @@
-"""Command line: `flowengine run [FILE]` and `flowengine validate FILE`."""
+"""Command line: `flowengine run [FILE]`, `flowengine validate FILE`, `flowengine user|token ...`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+from . import cli_users
 
 log = logging.getLogger("flowengine")
 
@@ -30,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("file", type=Path)
     val.add_argument("--strict", action="store_true", help="warnings fail too")
     val.add_argument("--json", action="store_true", help="print issues as JSON")
+    cli_users.add_subcommands(sub)
     return p
 
 
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return validate_command(args.file, strict=args.strict, as_json=args.json)
+    if args.command in ("user", "token"):
+        return cli_users.run(args)
     return run_command(args)
 
 

@@ -3,12 +3,16 @@ never touch nodes directly."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI
 
 from .. import __version__
-from . import health, nodered, v1
+from ..security import is_loopback
+from . import accounts, auth, health, nodered, v1
+
+log = logging.getLogger("flowengine.api")
 
 
 def create_app(application: Any) -> FastAPI:
@@ -20,4 +24,13 @@ def create_app(application: Any) -> FastAPI:
     app.include_router(health.router)
     app.include_router(nodered.router)
     app.include_router(v1.router, prefix="/api/v1")
+    security = getattr(application, "security", None)
+    if security is None:  # an Application not yet wired with accounts: app.py still binds loopback only
+        log.warning("the API has no accounts store: it is open to every local client")
+        return app
+    # Guards every route (present and future); without accounts only a loopback bind stays open.
+    settings = application.settings
+    auth.install(app, security.users, open_without_accounts=is_loopback(settings.host),
+                 session_ttl=getattr(settings, "session_ttl", 12 * 3600.0))
+    app.include_router(accounts.router, prefix="/api/v1")
     return app

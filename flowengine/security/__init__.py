@@ -2,7 +2,7 @@
 
 from .secrets import CredentialStore, KeySource, SecretBox, SecretKeyError
 from .service import Security, SecurityError, is_loopback
-from .users import ROLES, SCOPES, AccountError, IssuedToken, Token, User, UserStore
+from .users import ROLES, SCOPES, AccountError, AccountExists, IssuedToken, Token, User, UserStore
 
-__all__ = ["ROLES", "SCOPES", "AccountError", "CredentialStore", "IssuedToken", "KeySource", "SecretBox",
-           "SecretKeyError", "Security", "SecurityError", "Token", "User", "UserStore", "is_loopback"]
+__all__ = ["ROLES", "SCOPES", "AccountError", "AccountExists", "CredentialStore", "IssuedToken", "KeySource",
+           "SecretBox", "SecretKeyError", "Security", "SecurityError", "Token", "User", "UserStore", "is_loopback"]

@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from ..settings import default_secret_key_file
 
 log = logging.getLogger("flowengine.security")
 
@@ -46,11 +45,9 @@ class SecretKeyError(Exception):
     """The secret key is missing, malformed, misplaced, or not the one the data was encrypted with."""
 
 
-def default_key_file() -> Path:
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "flowengine" / "secret.key"
-
-
 def generate_key() -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: heavy, and startup stays light
+
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
@@ -68,6 +65,8 @@ class SecretBox:
     """AES-256-GCM with a random nonce; the output is nonce + ciphertext (with its tag)."""
 
     def __init__(self, key: bytes, source: str = "the secret key"):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: only when a secret is used
+
         if len(key) != KEY_BYTES:
             raise SecretKeyError(f"{source} must be {KEY_BYTES} bytes")
         self._aead = AESGCM(key)
@@ -84,6 +83,8 @@ class SecretBox:
         """The plaintext; SecretKeyError when the key is wrong or the blob/aad were tampered with."""
         if len(blob) < NONCE_BYTES + 16:
             raise SecretKeyError("an encrypted value is truncated")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag as exc:
@@ -94,7 +95,7 @@ class KeySource:
     """Where the key comes from; read (or created) only when a secret is stored or read."""
 
     def __init__(self, key_file: Path | None, data_dir: Path, environ: Mapping[str, str] | None = None):
-        self.key_file = Path(key_file).expanduser() if key_file is not None else default_key_file()
+        self.key_file = Path(key_file).expanduser() if key_file is not None else default_secret_key_file()
         self.data_dir = Path(data_dir)
         self._environ = os.environ if environ is None else environ
 

@@ -48,6 +48,10 @@ class AccountError(ValueError):
     """A request on accounts that cannot be done (the message says why)."""
 
 
+class AccountExists(AccountError):
+    """The name is taken."""
+
+
 def scope_rank(scope: str) -> int:
     return ROLES.index(scope)
 
@@ -147,7 +151,9 @@ class UserStore:
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if await self.get_user(name) is not None:
-            raise AccountError(f"user {name!r} already exists")
+            raise AccountExists(f"user {name!r} already exists")
+        if role != "admin" and not await self.has_users():
+            raise AccountError("the first account must be an admin: nobody could manage accounts otherwise")
         password_hash = await self._hash(password)
         now = time.time()
         await self._db.execute("INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
@@ -165,7 +171,14 @@ class UserStore:
             return [User(*row) for row in await cur.fetchall()]
 
     async def delete_user(self, name: str) -> bool:
-        """Delete a user and revoke their tokens; False when there is no such user."""
+        """Delete a user and revoke their tokens; False when there is no such user. The last admin
+        goes only with the last account (which turns accounts off), never leaving users without one."""
+        user = await self.get_user(name)
+        if user is None:
+            return False
+        if user.role == "admin" and await self.count_admins() == 1 and len(await self.list_users()) > 1:
+            raise AccountError(f"{name!r} is the last admin: add another admin first, or delete the other "
+                               "accounts first")
         cur = await self._db.execute("DELETE FROM users WHERE name = ?", (name,))
         await self._db.execute("UPDATE tokens SET revoked = 1 WHERE user = ?", (name,))
         await self._db.commit()

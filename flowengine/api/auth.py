@@ -1,0 +1,340 @@
+"""Authentication and authorisation for every route, by default.
+
+Without user accounts the API is open (the application then binds loopback only). Once an
+account exists, every route but /healthz and login/logout needs either a session cookie (from
+POST /api/v1/auth/login; state-changing requests also send its CSRF token in X-CSRF-Token) or
+`Authorization: Bearer <token>`; the websocket /api/v1/events also takes `?token=`.
+
+The check is an ASGI middleware, not a per-router dependency, so that routes added later, the
+docs and the websocket are covered without anyone remembering to opt in. The scope a request
+needs comes from its method and path, matched against the tables below (not FastAPI's router
+internals, which change between releases): GET-like methods need `read`, the deploy routes
+need `deploy`, everything else (including any new route) needs `admin`. A route missing from
+the tables fails closed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
+
+from ..security.users import UserStore, lower_scope, scope_rank
+
+log = logging.getLogger("flowengine.auth")
+
+SESSION_COOKIE = "flowengine_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_ROUTES = frozenset({"/healthz", "/api/v1/auth/login", "/api/v1/auth/logout"})
+ADMIN_PREFIXES = ("/api/v1/users", "/api/v1/tokens")
+DEPLOY_ROUTES = frozenset({
+    ("POST", "/flows"),
+    ("PUT", "/api/v1/flows"),
+    ("POST", "/api/v1/flows/validate"),
+    ("POST", "/api/v1/revisions/{rev}/rollback"),
+    ("POST", "/api/v1/inject/{node_id}"),
+})
+READ_WEBSOCKETS = frozenset({"/api/v1/events"})
+NO_ACCOUNTS_MESSAGE = ("no user accounts exist and the server is not on loopback: create an admin with "
+                       "`flowengine user add NAME`")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """`/a/{id}/b` -> ^/a/[^/]+/b$ (a path parameter is one segment, as in Starlette)."""
+    parts = ("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/"))
+    return re.compile("^" + "/".join(parts) + "$")
+
+
+_DEPLOY_PATTERNS = [(method, _pattern(template)) for method, template in DEPLOY_ROUTES]
+
+
+def required_scope(kind: str, method: str, path: str) -> str | None:
+    """The scope a request needs (None: public). Unknown state-changing routes need admin."""
+    if path in PUBLIC_ROUTES:
+        return None
+    if path.startswith(ADMIN_PREFIXES):
+        return "admin"
+    if kind == "websocket":
+        return "read" if path in READ_WEBSOCKETS else "admin"
+    if method in SAFE_METHODS:
+        return "read"
+    if any(m == method and pattern.match(path) for m, pattern in _DEPLOY_PATTERNS):
+        return "deploy"
+    return "admin"
+
+
+@dataclass
+class Principal:
+    """Who is calling: `via` is open (no accounts), session or token."""
+
+    user: str | None
+    scope: str
+    via: str
+    token_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass
+class Session:
+    id: str
+    user: str
+    csrf: str
+    expires: float
+
+
+class Sessions:
+    """Login sessions, kept in memory: logout ends one for good, and a restart ends them all.
+    The cookie carries the session id signed with a per-process key (itsdangerous)."""
+
+    def __init__(self, ttl: float, max_sessions: int = 1000):
+        self.ttl = ttl
+        self.max_sessions = max_sessions
+        self._signer = URLSafeTimedSerializer(secrets.token_bytes(32), salt="flowengine-session")
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+
+    def create(self, user: str) -> tuple[str, Session]:
+        now = time.time()
+        for sid in [s.id for s in self._sessions.values() if s.expires <= now]:
+            del self._sessions[sid]
+        while len(self._sessions) >= self.max_sessions:  # bounded memory: the oldest login goes first
+            self._sessions.popitem(last=False)
+        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), now + self.ttl)
+        self._sessions[session.id] = session
+        return self._signer.dumps(session.id), session
+
+    def get(self, cookie: str | None) -> Session | None:
+        if not cookie:
+            return None
+        try:
+            sid = self._signer.loads(cookie, max_age=self.ttl)
+        except BadSignature:
+            return None
+        session = self._sessions.get(sid) if isinstance(sid, str) else None
+        if session is None or session.expires <= time.time():
+            return None
+        return session
+
+    def drop(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    def drop_user(self, user: str) -> None:
+        for sid in [s.id for s in self._sessions.values() if s.user == user]:
+            del self._sessions[sid]
+
+
+class LoginLimiter:
+    """At most `max_failures` failed logins per client address in `window` seconds; then every
+    login from it is refused (429) until the oldest failure ages out."""
+
+    def __init__(self, max_failures: int = 5, window: float = 60.0, max_clients: int = 10_000):
+        self.max_failures = max_failures
+        self.window = window
+        self.max_clients = max_clients
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str) -> float:
+        """Seconds until `client` may try again (0: now)."""
+        failures = self._failures.get(client)
+        if not failures:
+            return 0.0
+        now = time.monotonic()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if len(failures) < self.max_failures:
+            return 0.0
+        return max(failures[0] + self.window - now, 0.001)
+
+    def failure(self, client: str) -> None:
+        if client not in self._failures and len(self._failures) >= self.max_clients:
+            self._prune()
+        self._failures.setdefault(client, deque()).append(time.monotonic())
+
+    def success(self, client: str) -> None:
+        self._failures.pop(client, None)
+
+    def _prune(self) -> None:
+        cutoff = time.monotonic() - self.window
+        for client in [c for c, f in self._failures.items() if not f or f[-1] <= cutoff]:
+            del self._failures[client]
+        while len(self._failures) >= self.max_clients:  # still full: forget the oldest entries
+            del self._failures[next(iter(self._failures))]
+
+
+class Denied(Exception):
+    def __init__(self, status: int, error: str, message: str):
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+class Auth:
+    """The authentication state of one app: the user store, sessions and the login limiter."""
+
+    def __init__(self, users: UserStore, open_without_accounts: bool, session_ttl: float = 12 * 3600.0):
+        self.users = users
+        self.open_without_accounts = open_without_accounts
+        self.sessions = Sessions(session_ttl)
+        self.limiter = LoginLimiter()
+
+    async def authenticate(self, conn: HTTPConnection, kind: str, method: str) -> Principal:
+        """Who is calling, or Denied (401 no/bad credentials, 403 CSRF or foreign origin)."""
+        if not await self.users.has_users():
+            if self.open_without_accounts:
+                return Principal(None, "admin", "open")
+            raise Denied(503, "no_accounts", NO_ACCOUNTS_MESSAGE)
+        authorization = conn.headers.get("authorization")
+        if authorization is not None:
+            kind_, _, value = authorization.partition(" ")
+            if kind_.lower() != "bearer" or not value.strip():
+                raise Denied(401, "unauthorized", "use `Authorization: Bearer <token>`")
+            return await self._token(value.strip())
+        if kind == "websocket" and conn.query_params.get("token"):
+            return await self._token(conn.query_params["token"])
+        cookie = conn.cookies.get(SESSION_COOKIE)
+        if cookie is None:
+            raise Denied(401, "unauthorized", "log in (POST /api/v1/auth/login) or send a bearer token")
+        session = self.sessions.get(cookie)
+        user = await self.users.get_user(session.user) if session is not None else None
+        if session is None or user is None:
+            raise Denied(401, "unauthorized", "the session has expired or ended: log in again")
+        if kind == "http" and method not in SAFE_METHODS:
+            sent = conn.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), session.csrf.encode()):
+                raise Denied(403, "csrf", f"send the csrf_token from the login in the {CSRF_HEADER} header")
+        if kind == "websocket" and not _same_origin(conn):
+            # A browser sends the cookie with a cross-site websocket too: refuse foreign pages.
+            raise Denied(403, "origin", "the websocket's Origin is not this server")
+        return Principal(user.name, user.role, "session", session_id=session.id)
+
+    async def _token(self, value: str) -> Principal:
+        found = await self.users.check_token(value)
+        if found is None:
+            raise Denied(401, "unauthorized", "the token is unknown or revoked")
+        token, user = found
+        # A token never outranks its user, even if the user's role was lowered later.
+        return Principal(user.name, lower_scope(token.scope, user.role), "token", token_id=token.id)
+
+
+def _same_origin(conn: HTTPConnection) -> bool:
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient-cookie risk
+    host = conn.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/").lower() == host.lower()
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, auth: Auth):
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "GET") if kind == "http" else "GET"
+        needed = required_scope(kind, method, scope["path"])
+        if needed is not None:
+            try:
+                principal = await self.auth.authenticate(HTTPConnection(scope), kind, method)
+                if scope_rank(principal.scope) < scope_rank(needed):
+                    raise Denied(403, "forbidden", f"this needs the {needed} scope; the {principal.via} "
+                                                   f"has {principal.scope}")
+            except Denied as denied:
+                await _deny(scope, receive, send, denied)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+async def _deny(scope: Scope, receive: Receive, send: Send, denied: Denied) -> None:
+    headers = {"WWW-Authenticate": 'Bearer realm="flowengine"'} if denied.status == 401 else {}
+    response = JSONResponse(status_code=denied.status, content={"error": denied.error, "message": denied.message},
+                            headers=headers)
+    if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
+        await WebSocketClose(code=1008, reason=denied.error)(scope, receive, send)  # the server answers 403
+        return
+    await response(scope, receive, send)
+
+
+def principal(request: Request) -> Principal | None:
+    """The caller, as the middleware found it (None on public routes)."""
+    return getattr(request.state, "principal", None)
+
+
+def auth_state(request: Request) -> Auth:
+    return request.app.state.auth
+
+
+# ---------------------------------------------------------------------- login / logout
+router = APIRouter(tags=["auth"])
+
+
+class Login(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)  # bounds the work one request can ask of Argon2
+
+
+@router.post("/auth/login", summary="Log in: sets the session cookie, returns the CSRF token",
+             responses={401: {"description": "wrong user name or password"},
+                        429: {"description": "too many failed logins from this address"}})
+async def login(request: Request, body: Login) -> JSONResponse:
+    auth = auth_state(request)
+    client = request.client.host if request.client else "?"
+    wait = auth.limiter.retry_after(client)
+    if wait:
+        return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
+                            content={"error": "too_many_attempts", "message": "too many failed logins; try later"})
+    user = await auth.users.verify(body.username, body.password)
+    if user is None:
+        auth.limiter.failure(client)
+        log.warning("failed login from %s", client)  # not the name: people type passwords into it
+        return JSONResponse(status_code=401, content={"error": "invalid_credentials",
+                                                      "message": "wrong user name or password"})
+    auth.limiter.success(client)
+    old = auth.sessions.get(request.cookies.get(SESSION_COOKIE))
+    if old is not None:
+        auth.sessions.drop(old.id)  # a login always starts a fresh session (no fixation)
+    cookie, session = auth.sessions.create(user.name)
+    response = JSONResponse({"user": user.name, "role": user.role, "csrf_token": session.csrf,
+                             "expires_in": int(auth.sessions.ttl)})
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(auth.sessions.ttl), path="/", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/auth/logout", status_code=204, summary="End the session (send its CSRF token)")
+async def logout(request: Request) -> Response:
+    auth = auth_state(request)
+    session = auth.sessions.get(request.cookies.get(SESSION_COOKIE))
+    if session is not None:
+        if not hmac.compare_digest(request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()):
+            return JSONResponse(status_code=403, content={"error": "csrf",
+                                                          "message": f"send the csrf_token in {CSRF_HEADER}"})
+        auth.sessions.drop(session.id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def install(app: Any, users: UserStore, open_without_accounts: bool, session_ttl: float) -> Auth:
+    """Guard every route of `app` and add the login/logout routes."""
+    auth = Auth(users, open_without_accounts, session_ttl)
+    app.state.auth = auth
+    app.add_middleware(AuthMiddleware, auth=auth)
+    app.include_router(router, prefix="/api/v1")
+    return auth
