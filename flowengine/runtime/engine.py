@@ -194,26 +194,7 @@ class Engine:
             raise FlowValidationError(issues)
         self.document, self.nodes = doc, nodes
         self._wire(plan)
-        # Config nodes start first: the nodes that use them expect them ready.
-        order = sorted(nodes.values(), key=lambda n: 0 if n.is_config else 1)
-        start_issues: list[ValidationIssue] = []
-        for node in order:
-            try:
-                await asyncio.wait_for(node.start(), timeout=self.settings.get("start_timeout", 15.0))
-            except Exception as exc:
-                start_issues.append(ValidationIssue(node.id, node.type, getattr(exc, "field", ""),
-                                                    f"failed to start: {exc}"))
-        if start_issues:
-            raise FlowValidationError(start_issues)
-        loop = asyncio.get_running_loop()
-        for node in order:
-            if not node.is_config:  # catch/status get messages from the engine, not wires
-                node._worker_task = loop.create_task(node._work(), name=f"node:{node.id}")
-                self._tasks.append(node._worker_task)
-        for node in order:
-            if node.run is not None:
-                node._source_task = loop.create_task(self._run_source(node), name=f"source:{node.id}")
-                self._tasks.append(node._source_task)
+        await self._start_nodes(list(nodes.values()))  # config nodes first: their users expect them ready
         self.started = True
 
     # ------------------------------------------------------------------ partial deploys

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import default_secret_key_file
+from ..storage.db import SqliteFile
 
 log = logging.getLogger("flowengine.security")
 
@@ -141,26 +142,20 @@ def _aad(node_id: str, field: str) -> bytes:
     return b"flowengine:cred\x00" + node_id.encode("utf-8") + b"\x00" + field.encode("utf-8")
 
 
-class CredentialStore:
+class CredentialStore(SqliteFile):
     """Node credentials by node id, each field encrypted on its own, in <data_dir>/flowengine.db."""
 
+    schema = _SCHEMA
+
     def __init__(self, path: Path, keys: KeySource):
-        self.path = Path(path)
+        super().__init__(path)
         self.keys = keys
-        self._db: Any = None
         self._box: SecretBox | None = None
 
     async def open(self) -> None:
         """Open the table; when secrets were stored before, load the key now and prove it is the
         right one (SecretKeyError otherwise), so a wrong key stops the start."""
-        import aiosqlite
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
+        await self.connect()
         check = await self._check_value()
         if check is None:
             return  # nothing encrypted yet: the key is only needed (or created) by the first put()
@@ -175,14 +170,6 @@ class CredentialStore:
                                  f"Restore that key (${KEY_ENV} or the secret_key_file setting)") from exc
         self._box = box
 
-    @property
-    def is_open(self) -> bool:
-        return self._db is not None
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
 
     async def _check_value(self) -> bytes | None:
         async with self._db.execute("SELECT value FROM secret_meta WHERE key = 'check'") as cur:

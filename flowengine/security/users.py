@@ -19,6 +19,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ..storage.db import SqliteFile
+
 ROLES = ("read", "deploy", "admin")  # lowest first: a higher role includes the lower ones
 SCOPES = ROLES
 TOKEN_PREFIX = "fe_"  # recognisable in logs and by secret scanners
@@ -105,33 +107,19 @@ class IssuedToken:
     value: str  # the secret itself: returned once, never stored
 
 
-class UserStore:
+class UserStore(SqliteFile):
+    schema = _SCHEMA
+
     def __init__(self, path: Path, hasher: PasswordHasher | None = None, max_concurrent_hashes: int = 2):
-        self.path = Path(path)
+        super().__init__(path)
         self.hasher = hasher or PasswordHasher()  # argon2-cffi's default type is Argon2id (RFC 9106 profile)
-        self._db: Any = None
         self._dummy_hash: str | None = None
         # Each Argon2 run takes ~64 MiB and tens of ms: a few at a time, off the event loop.
         self._hash_slots = asyncio.Semaphore(max_concurrent_hashes)
 
     async def open(self) -> None:
-        import aiosqlite
+        await self.connect()
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.executescript(_SCHEMA)
-        await self._db.commit()
-
-    @property
-    def is_open(self) -> bool:
-        return self._db is not None
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
 
     async def _hash(self, password: str) -> str:
         async with self._hash_slots:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .db import SqliteFile
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS revision (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,33 +55,20 @@ class Revision:
                 "author": self.author, "status": self.status, "nodes": len(self.doc), "error": self.error}
 
 
-class RevisionStore:
+class RevisionStore(SqliteFile):
+    schema = _SCHEMA
+
     def __init__(self, path: Path, max_crashes: int = 3):
-        self.path = Path(path)
+        super().__init__(path)
         self.max_crashes = max_crashes
-        self._db: Any = None
 
     async def open(self) -> None:
-        import aiosqlite
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=FULL")  # a deploy that was answered survives a power cut
-        await self._db.executescript(_SCHEMA)
+        await self.connect()
         # Pending rows belong to a deploy that never finished (power cut mid-deploy).
         await self._db.execute("UPDATE revision SET status = 'failed', error = ? WHERE status = 'pending'",
                                (json.dumps([{"message": "interrupted before it finished starting"}]),))
         await self._db.commit()
 
-    @property
-    def is_open(self) -> bool:
-        return self._db is not None
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
 
     # ------------------------------------------------------------------ revisions
     async def add(self, doc: list, author: str, parent: str | None) -> Revision:
