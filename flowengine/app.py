@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ class Application:
         self.port: int | None = None
         self._healthy_timer: asyncio.TimerHandle | None = None
         self._deploying = False
+        self.deploy_results: Counter[str] = Counter()  # for /metrics
 
     @property
     def flows_path(self) -> Path:
@@ -185,6 +187,18 @@ class Application:
     async def deploy(self, data: Any, author: str, mode: str = "full", boot: bool = False) -> str | None:
         """Validate, record a revision, start it; the previous flows keep running if anything
         fails. Returns the new rev. `nodes`/`flows` restart only what changed."""
+        try:
+            rev = await self._deploy(data, author, mode, boot)
+        except FlowValidationError:
+            self.deploy_results["invalid"] += 1
+            raise
+        except Exception:
+            self.deploy_results["error"] += 1
+            raise
+        self.deploy_results["success"] += 1
+        return rev
+
+    async def _deploy(self, data: Any, author: str, mode: str, boot: bool) -> str | None:
         doc, issues = self.engine.validate(data)
         errors = errors_only(issues) if doc is not None else issues
         if errors:

@@ -106,6 +106,8 @@ class Node:
         self._last_status: dict | None = None
         self._handling = False  # handling a message right now (shutdown drains until idle)
         self._stopping = False
+        self._handled = 0  # messages handled (read by GET /metrics at scrape time)
+        self._errors = 0  # errors reported (counted by the engine)
 
     # ------------------------------------------------------------------ hooks
     def setup(self) -> None:
@@ -287,6 +289,7 @@ class Node:
                 if auto_done and self._watched_complete:
                     self.host.handle_complete(self, msg)
             self._handling = False
+            self._handled += 1
             n += 1
             if n >= _YIELD_EVERY:  # let other nodes and I/O run during long bursts
                 n = 0

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..security import is_loopback
-from . import accounts, auth, health, nodered, v1
+from . import accounts, auth, context_routes, health, metrics, nodered, v1
+from .limits import BodySizeLimitMiddleware
 
 log = logging.getLogger("flowengine.api")
 
@@ -24,6 +25,9 @@ def create_app(application: Any) -> FastAPI:
     app.include_router(health.router)
     app.include_router(nodered.router)
     app.include_router(v1.router, prefix="/api/v1")
+    app.include_router(context_routes.router, prefix="/api/v1")
+    metrics.install(app, application)  # GET /metrics, on a registry of its own
+    app.add_middleware(BodySizeLimitMiddleware)  # 413 past 10 MiB; the auth middleware added later wraps it
     security = getattr(application, "security", None)
     if security is None:  # an Application not yet wired with accounts: app.py still binds loopback only
         log.warning("the API has no accounts store: it is open to every local client")

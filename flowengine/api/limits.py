@@ -47,7 +47,7 @@ class BodySizeLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)  # the body is never read; uvicorn discards it
+            await self._refuse(send)  # the body is never handed to the app
             return
 
         received = 0
@@ -85,10 +85,11 @@ class BodySizeLimitMiddleware:
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"error": "payload_too_large",
                            "message": f"the request body exceeds {self.max_bytes} bytes"}).encode()
+        # No `Connection: close`: closing with the body unread makes the kernel reset the connection
+        # and the client sees a reset instead of the 413. uvicorn discards the rest of the body.
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+                                (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 

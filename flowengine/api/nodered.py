@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import FlowValidationError
 from .deps import application, issues_response
+from .limits import check_document_limits
 
 router = APIRouter(tags=["node-red admin api"])
 
@@ -54,6 +55,9 @@ async def post_flows(request: Request, body: Any = Body(None),
         return JSONResponse(status_code=400, content={"error": "invalid_flows",
                                                       "message": "the body must be a JSON array of nodes, "
                                                                  "or {flows: [...], rev} with API v2"})
+    limit_issues = check_document_limits(flows)
+    if limit_issues:
+        return issues_response(limit_issues)
     if rev is not None and rev != app.current_rev():
         return JSONResponse(status_code=409, content={"code": "version_mismatch",
                                                       "message": "the flows changed since this rev was read"})

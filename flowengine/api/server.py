@@ -32,7 +32,7 @@ class HttpServer:
         """Listen; returns the port (the one the OS picked when asked for 0). Raises OSError
         when the address cannot be bound (we bind it ourselves: uvicorn would exit the process)."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio then sets TCP_NODELAY
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import FlowValidationError
 from .deps import application, issues_response
+from .limits import check_document_limits
 
 router = APIRouter()
 
@@ -30,6 +31,9 @@ async def put_flows(request: Request, flows: list[dict] = Body(...),
         return JSONResponse(status_code=409, content={"code": "version_mismatch",
                                                       "message": "the flows changed since this rev was read",
                                                       "rev": app.current_rev()})
+    limit_issues = check_document_limits(flows)
+    if limit_issues:
+        return issues_response(limit_issues)
     try:
         rev = await app.deploy(flows, author="api", mode="full")
     except FlowValidationError as exc:
@@ -39,7 +43,9 @@ async def put_flows(request: Request, flows: list[dict] = Body(...),
 
 @router.post("/flows/validate", tags=["flows"], summary="Validate flows without deploying them")
 async def validate_flows(request: Request, flows: Any = Body(...)) -> dict:
-    _, issues = application(request).engine.validate(flows)
+    issues = check_document_limits(flows)
+    if not issues:
+        _, issues = application(request).engine.validate(flows)
     return {"valid": not any(i.severity == "error" for i in issues), "issues": [i.as_dict() for i in issues]}
 
 

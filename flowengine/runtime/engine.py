@@ -49,7 +49,7 @@ _ERROR_LOOP_LIMIT = 10
 
 
 _ENGINE_ATTRIBUTES = {"_inbox": Inbox, "_wires": list, "_tasks": set, "_handling": bool, "_cycle": int,
-                      "_watched_complete": bool}
+                      "_watched_complete": bool, "_handled": int, "_errors": int}
 
 
 def _engine_attribute_clash(node: Node) -> str | None:
@@ -433,6 +433,7 @@ class Engine:
     # ------------------------------------------------------------------ NodeHost
     def handle_error(self, node: Node, error: BaseException | str, msg: Message | None) -> None:
         self.error_count += 1
+        node._errors += 1
         text = str(error) if not isinstance(error, BaseException) else (str(error) or type(error).__name__)
         count = 1
         if msg is not None:

@@ -97,8 +97,9 @@ class RevisionStore(SqliteFile):
         return rows[0] if rows else None
 
     async def get(self, rev_or_id: str | int) -> Revision | None:
-        if isinstance(rev_or_id, int) or str(rev_or_id).isdigit():
-            rows = await self._query("SELECT * FROM revision WHERE id = ?", (int(rev_or_id),))
+        text = str(rev_or_id)
+        if isinstance(rev_or_id, int) or (text.isascii() and text.isdigit() and len(text) <= 18):
+            rows = await self._query("SELECT * FROM revision WHERE id = ?", (int(text),))
         else:
             rows = await self._query("SELECT * FROM revision WHERE rev = ? ORDER BY id DESC LIMIT 1", (rev_or_id,))
         return rows[0] if rows else None
