@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from .. import __version__
 from ..security import is_loopback
-from . import accounts, auth, context_routes, health, metrics, nodered, v1
+from . import accounts, auth, context_routes, health, nodered, v1
 from .limits import BodySizeLimitMiddleware
 
 log = logging.getLogger("flowengine.api")
@@ -26,7 +26,7 @@ def create_app(application: Any) -> FastAPI:
     app.include_router(nodered.router)
     app.include_router(v1.router, prefix="/api/v1")
     app.include_router(context_routes.router, prefix="/api/v1")
-    metrics.install(app, application)  # GET /metrics, on a registry of its own
+    _add_metrics_route(app)
     app.add_middleware(BodySizeLimitMiddleware)  # 413 past 10 MiB; the auth middleware added later wraps it
     security = getattr(application, "security", None)
     if security is None:  # an Application not yet wired with accounts: app.py still binds loopback only
@@ -38,3 +38,14 @@ def create_app(application: Any) -> FastAPI:
                  session_ttl=getattr(settings, "session_ttl", 12 * 3600.0))
     app.include_router(accounts.router, prefix="/api/v1")
     return app
+
+
+def _add_metrics_route(app: FastAPI) -> None:
+    """GET /metrics; prometheus_client loads on the first scrape, not at start-up."""
+
+    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (text exposition format)",
+             response_class=Response)
+    async def metrics(request: Request) -> Response:
+        from . import metrics as metrics_module
+
+        return await metrics_module.metrics(request)

@@ -14,10 +14,11 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 
 from ..storage.db import SqliteFile
 
@@ -112,7 +113,7 @@ class UserStore(SqliteFile):
 
     def __init__(self, path: Path, hasher: PasswordHasher | None = None, max_concurrent_hashes: int = 2):
         super().__init__(path)
-        self.hasher = hasher or PasswordHasher()  # argon2-cffi's default type is Argon2id (RFC 9106 profile)
+        self._hasher = hasher  # made on first use: start-up does not pay for argon2
         self._dummy_hash: str | None = None
         # Each Argon2 run takes ~64 MiB and tens of ms: a few at a time, off the event loop.
         self._hash_slots = asyncio.Semaphore(max_concurrent_hashes)
@@ -120,12 +121,21 @@ class UserStore(SqliteFile):
     async def open(self) -> None:
         await self.connect()
 
+    @property
+    def hasher(self) -> PasswordHasher:
+        if self._hasher is None:
+            from argon2 import PasswordHasher
+
+            self._hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id (RFC 9106 profile)
+        return self._hasher
 
     async def _hash(self, password: str) -> str:
         async with self._hash_slots:
             return await asyncio.to_thread(self.hasher.hash, password)
 
     async def _verify(self, password_hash: str, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         async with self._hash_slots:
             try:
                 return await asyncio.to_thread(self.hasher.verify, password_hash, password)
