@@ -199,6 +199,7 @@ class Application:
         return rev
 
     async def _deploy(self, data: Any, author: str, mode: str, boot: bool) -> str | None:
+        data = await self._take_credentials(data)
         doc, issues = self.engine.validate(data)
         errors = errors_only(issues) if doc is not None else issues
         if errors:
@@ -225,6 +226,27 @@ class Application:
         self.engine.events.publish("deploy", None, {"rev": rev, "author": author, "mode": mode,
                                                     "nodes": len(self.engine.nodes)})
         return rev
+
+    async def _take_credentials(self, data: Any) -> Any:
+        """Node-RED's admin API carries secrets in a `credentials` object on a node: they are
+        moved to the encrypted store and never kept in the flows, revisions or exports.
+        `__PWRD__` (Node-RED's placeholder for "unchanged") keeps the stored value."""
+        if not isinstance(data, list) or not any(isinstance(n, dict) and "credentials" in n for n in data):
+            return data
+        cleaned: list = []
+        for node in data:
+            if isinstance(node, dict) and "credentials" in node:
+                creds = node["credentials"]
+                node = {k: v for k, v in node.items() if k != "credentials"}
+                nid = node.get("id")
+                if isinstance(creds, dict) and isinstance(nid, str):
+                    merged = dict(self.engine.credentials.get(nid, {}))
+                    merged.update({k: v for k, v in creds.items() if v != "__PWRD__"})
+                    if self.security.credentials.is_open:
+                        await self.security.credentials.put(nid, merged)
+                    self.engine.credentials[nid] = merged
+            cleaned.append(node)
+        return cleaned
 
     async def reload(self, author: str) -> str | None:
         """Node-RED's `reload` deploy: start the stored flows again."""

@@ -143,3 +143,34 @@ async def test_no_plaintext_secret_on_disk_or_in_the_log(tmp_path, key_file, cap
         assert needle not in path.read_bytes(), path
     out, err = capfd.readouterr()
     assert SECRET not in caplog.text and SECRET not in out and SECRET not in err
+
+
+async def test_credentials_posted_with_flows_are_encrypted_and_never_returned(tmp_path, monkeypatch):
+    import base64
+    import os
+
+    import httpx
+
+    from flowengine.app import Application
+    from flowengine.settings import load_settings
+
+    monkeypatch.setenv("FLOWENGINE_SECRET_KEY", base64.b64encode(os.urandom(32)).decode())
+    app = Application(load_settings(data_dir=tmp_path / "data", port=0))
+    assert await app.start(None)
+    secret = "pa55-" + os.urandom(6).hex()
+    flows = [{"id": "b", "type": "mqtt-broker", "broker": "127.0.0.1", "port": "1", "autoConnect": False,
+              "credentials": {"user": "farmer", "password": secret}}]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}") as client:
+            assert (await client.post("/flows", json=flows)).status_code == 204
+            assert secret not in (await client.get("/flows")).text
+            assert app.engine.nodes["b"].creds == {"user": "farmer", "password": secret}
+            again = [{k: v for k, v in flows[0].items() if k != "credentials"}
+                     | {"credentials": {"password": "__PWRD__"}, "name": "renamed"}]
+            assert (await client.post("/flows", json=again)).status_code == 204
+            assert app.engine.nodes["b"].creds["password"] == secret  # "unchanged" keeps the stored one
+    finally:
+        await app.stop()
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
