@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import FlowValidationError
-from .deps import application, issues_response
+from .deps import application, author, issues_response
 from .limits import check_document_limits
 
 router = APIRouter(tags=["node-red admin api"])
@@ -44,7 +44,7 @@ async def post_flows(request: Request, body: Any = Body(None),
                                                                  f"{', '.join(DEPLOY_TYPES)}"})
     if deployment_type == "reload":
         try:
-            rev = await app.reload(author=_author(request))
+            rev = await app.reload(author=author(request))
         except FlowValidationError as exc:
             return issues_response(exc.issues)
         return JSONResponse({"rev": rev}) if api_version == "v2" else Response(status_code=204)
@@ -62,12 +62,7 @@ async def post_flows(request: Request, body: Any = Body(None),
         return JSONResponse(status_code=409, content={"code": "version_mismatch",
                                                       "message": "the flows changed since this rev was read"})
     try:
-        new_rev = await app.deploy(flows, author=_author(request), mode=deployment_type)
+        new_rev = await app.deploy(flows, author=author(request), mode=deployment_type)
     except FlowValidationError as exc:
         return issues_response(exc.issues)
     return JSONResponse({"rev": new_rev}) if api_version == "v2" else Response(status_code=204)
-
-
-def _author(request: Request) -> str:
-    client = request.client.host if request.client else "?"
-    return f"http:{client}"

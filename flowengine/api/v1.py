@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Request, WebSocket, WebSocketDiscon
 from fastapi.responses import JSONResponse
 
 from ..errors import FlowValidationError
-from .deps import application, issues_response
+from .deps import application, author, issues_response
 from .limits import check_document_limits
 
 router = APIRouter()
@@ -35,7 +35,7 @@ async def put_flows(request: Request, flows: list[dict] = Body(...),
     if limit_issues:
         return issues_response(limit_issues)
     try:
-        rev = await app.deploy(flows, author="api", mode="full")
+        rev = await app.deploy(flows, author=author(request), mode="full")
     except FlowValidationError as exc:
         return issues_response(exc.issues)
     return {"rev": rev}
@@ -69,7 +69,7 @@ async def rollback(request: Request, rev: str) -> Any:
     if found is None:
         return JSONResponse(status_code=404, content={"error": "not_found", "message": f"no revision {rev!r}"})
     try:
-        new_rev = await app.deploy(found.doc, author=f"rollback:{found.id}", mode="full")
+        new_rev = await app.deploy(found.doc, author=f"{author(request)} rollback to {found.id}", mode="full")
     except FlowValidationError as exc:
         return issues_response(exc.issues)
     return {"rev": new_rev}

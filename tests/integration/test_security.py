@@ -183,6 +183,8 @@ async def test_bearer_token_scopes(server):
     assert (await client.post("/api/v1/inject/i", headers=deploy)).status_code == 200
     assert (await client.post(f"/api/v1/revisions/{first}/rollback", headers=deploy)).status_code == 200
     assert app.current_rev() == first
+    authors = [r["author"] for r in (await client.get("/api/v1/revisions", headers=read)).json()]
+    assert authors[1] == "dave (token)" and authors[0].startswith("dave (token) rollback to ")  # who deployed
     assert (await client.get("/api/v1/tokens", headers=deploy)).status_code == 403
     r = await client.post("/api/v1/users", json={"name": "eve", "password": PASSWORD, "role": "admin"},
                           headers=deploy)
