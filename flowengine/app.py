@@ -105,7 +105,7 @@ class Application:
             if data is None:
                 return False
             author = f"file:{flows_file}"
-            if not self._load_credentials(flows_file):
+            if not await self._load_credentials(flows_file):
                 return False
         else:
             active = await self.revisions.active()
@@ -146,16 +146,23 @@ class Application:
             log.error("%s: %s", path, issue)
         return data
 
-    def _load_credentials(self, flows_file: Path) -> bool:
+    async def _load_credentials(self, flows_file: Path) -> bool:
+        """Import Node-RED's `<flows>_cred.json` beside FILE into the encrypted store, so the
+        secrets are there for later runs without FILE (and never copied in clear)."""
         cred_file = credentials_path(flows_file)
         if not cred_file.exists():
             return True
         try:
-            self.engine.credentials.update(load_credentials(cred_file, self.settings.credential_secret))
+            imported = load_credentials(cred_file, self.settings.credential_secret)
         except CredentialsError as exc:
             log.error("%s", exc)
             return False
-        log.info("read credentials for %d nodes from %s", len(self.engine.credentials), cred_file)
+        for nid, values in imported.items():
+            merged = {**self.engine.credentials.get(nid, {}), **values}
+            if self.security.credentials.is_open:
+                await self.security.credentials.put(nid, merged)
+            self.engine.credentials[nid] = merged
+        log.info("imported credentials for %d nodes from %s", len(imported), cred_file)
         return True
 
     async def _start_server(self) -> bool:

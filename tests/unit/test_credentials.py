@@ -44,15 +44,30 @@ def test_name_follows_node_red():
     assert credentials_path(Path("/d/farm.json")) == Path("/d/farm_cred.json")
 
 
-async def test_application_hands_credentials_to_nodes_and_never_saves_them(tmp_path):
+async def test_application_imports_credentials_encrypted_and_never_saves_them_in_clear(tmp_path, monkeypatch):
+    import base64
+    import os
+
+    monkeypatch.setenv("FLOWENGINE_SECRET_KEY", base64.b64encode(os.urandom(32)).decode())
     flows = tmp_path / "flows.json"
     flows.write_text(json.dumps([{"id": "b", "type": "mqtt-broker", "broker": "127.0.0.1", "port": "1",
                                   "autoConnect": False}]))
     credentials_path(flows).write_text(json.dumps(NODE_RED_BLOB))
-    app = Application(load_settings(data_dir=tmp_path / "data", credential_secret="farm-secret", port=0))
+    settings = load_settings(data_dir=tmp_path / "data", credential_secret="farm-secret", port=0)
+    app = Application(settings)
     try:
         assert await app.start(flows)
         assert app.engine.nodes["b"].creds == {"user": "farmer", "password": "s3cret"}
-        assert "s3cret" not in (tmp_path / "data" / "flows.json").read_text()
+    finally:
+        await app.stop()
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert b"s3cret" not in path.read_bytes(), path
+    # A later run without FILE (and without the Node-RED file) still has them, from the store.
+    credentials_path(flows).unlink()
+    app = Application(load_settings(data_dir=tmp_path / "data", port=0))
+    try:
+        assert await app.start(None)
+        assert app.engine.nodes["b"].creds == {"user": "farmer", "password": "s3cret"}
     finally:
         await app.stop()
