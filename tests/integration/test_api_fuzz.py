@@ -16,18 +16,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from starlette.routing import NoMatchFound
 
-import flowengine.api as api_package
-from flowengine.api import context_routes, metrics
-from flowengine.api.limits import BodySizeLimitMiddleware
 from flowengine.app import Application
 from flowengine.settings import load_settings
 
@@ -53,34 +47,6 @@ values = ["memory", "file"]
 """
 
 
-def wire_new_api(app: FastAPI, application: Any) -> FastAPI:
-    """As in test_api_metrics_context: the new routes, unless create_app already has them."""
-    if not has_route(app, "metrics"):
-        metrics.install(app, application)
-    if not has_route(app, "get_global"):
-        app.include_router(context_routes.router, prefix="/api/v1")
-    if not any(m.cls is BodySizeLimitMiddleware for m in app.user_middleware):
-        app.add_middleware(BodySizeLimitMiddleware)
-    return app
-
-
-def has_route(app: FastAPI, name: str) -> bool:
-    # By name: FastAPI >= 0.16x keeps included routers as one entry, so app.routes lacks their paths.
-    try:
-        app.url_path_for(name)
-    except NoMatchFound:
-        return False
-    return True
-
-
-@pytest.fixture
-def wired(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    original = api_package.create_app
-    monkeypatch.setattr(api_package, "create_app", lambda application: wire_new_api(original(application),
-                                                                                     application))
-    yield
-
-
 def flow() -> list[dict]:
     """Context for the context routes (set by a change node), an inject to fire, a failing json node.
     No code nodes: the fuzzer deploys documents, and code_nodes is off for that reason."""
@@ -100,7 +66,7 @@ def flow() -> list[dict]:
 
 
 @pytest.fixture
-async def server(tmp_path: Path, wired: None) -> AsyncIterator[Application]:
+async def server(tmp_path: Path) -> AsyncIterator[Application]:
     flows = tmp_path / "flows.json"
     flows.write_text(json.dumps(flow()))
     app = Application(load_settings(data_dir=tmp_path / "data", port=0, code_nodes=False))

@@ -3,52 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.routing import NoMatchFound
 
-import flowengine.api as api_package
-from flowengine.api import context_routes, metrics
+from flowengine.api import metrics
 from flowengine.api.limits import MAX_BODY_BYTES, BodySizeLimitMiddleware, check_document_limits
 from flowengine.app import Application
 from flowengine.inbox import Inbox
 from flowengine.jsvalue import UNDEFINED
 from flowengine.settings import load_settings
-
-
-def wire_new_api(app: FastAPI, application: Any) -> FastAPI:
-    """Add /metrics, the context routes and the body limit unless create_app already does (these
-    tests run before and after the lines are added to flowengine/api/app.py)."""
-    if not has_route(app, "metrics"):
-        metrics.install(app, application)
-    if not has_route(app, "get_global"):
-        app.include_router(context_routes.router, prefix="/api/v1")
-    if not any(m.cls is BodySizeLimitMiddleware for m in app.user_middleware):
-        app.add_middleware(BodySizeLimitMiddleware)
-    return app
-
-
-def has_route(app: FastAPI, name: str) -> bool:
-    # By name: FastAPI >= 0.16x keeps included routers as one entry, so app.routes lacks their paths.
-    try:
-        app.url_path_for(name)
-    except NoMatchFound:
-        return False
-    return True
-
-
-@pytest.fixture
-def wired(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    original = api_package.create_app
-    monkeypatch.setattr(api_package, "create_app", lambda application: wire_new_api(original(application),
-                                                                                     application))
-    yield
 
 
 def flow(label: str = "one") -> list[dict]:
@@ -72,7 +40,7 @@ def flow(label: str = "one") -> list[dict]:
 
 
 @pytest.fixture
-async def server(tmp_path: Any, wired: None) -> AsyncIterator[tuple[Application, httpx.AsyncClient]]:
+async def server(tmp_path: Any) -> AsyncIterator[tuple[Application, httpx.AsyncClient]]:
     flows = tmp_path / "flows.json"
     flows.write_text(json.dumps(flow()))
     app = Application(load_settings(data_dir=tmp_path / "data", port=0))
