@@ -218,7 +218,8 @@ class Application:
             revision = None
         self._deploying = True
         try:
-            await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full")
+            await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full",
+                                     validated=(doc, issues))
         except FlowValidationError as exc:
             if revision is not None:
                 await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])

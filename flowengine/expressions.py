@@ -6,7 +6,6 @@ JSONata should not pay.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from typing import Any
@@ -84,9 +83,6 @@ def mustache_escape(text: str) -> str:
     return str(text).translate(_ESCAPE_TABLE)
 
 
-def no_escape(text: str) -> str:
-    return str(text)
-
 
 def make_renderer(escape: Callable[[str], str] = mustache_escape) -> Any:
     """A pystache renderer that prints values as mustache.js does: JavaScript String() of the
@@ -109,4 +105,4 @@ def parse_mustache(template: str) -> Any:
     return parse(template, raise_on_mismatch=True)
 
 
-__all__ = ["JSONataExpression", "mustache_escape", "no_escape", "make_renderer", "parse_mustache", "html"]
+__all__ = ["JSONataExpression", "make_renderer", "mustache_escape", "parse_mustache"]

@@ -24,7 +24,6 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from .clock import Clock
-from .errors import ConfigError
 from .inbox import Inbox
 from .message import Message, clone_message, new_msgid
 
@@ -303,7 +302,3 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type} {self.id}>"
-
-
-def config_error(field: str, message: str) -> ConfigError:
-    return ConfigError(field, message)

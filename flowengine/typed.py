@@ -6,7 +6,6 @@ validation error naming the field, and evaluation per message is cheap.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
@@ -134,7 +133,3 @@ class TypedValue:
         if t == "node":
             return None
         return c
-
-
-def decode_base64(text: str) -> bytes:
-    return base64.b64decode(text)

@@ -135,16 +135,18 @@ class Engine:
             issues += validate_node(cls, props, config_nodes)
         return doc, issues
 
-    async def deploy(self, data: Any, mode: str = "full") -> list[ValidationIssue]:
+    async def deploy(self, data: Any, mode: str = "full",
+                     validated: tuple[FlowDocument, list[ValidationIssue]] | None = None) -> list[ValidationIssue]:
         """Validate and start `data`, replacing what runs. Raises FlowValidationError (and
         keeps the old flows running) when anything is wrong. Returns the warnings.
 
         mode `full` restarts everything; `nodes` restarts only nodes whose properties, wiring
         or env changed (and users of changed config nodes), while untouched nodes keep running
         and keep their queued messages; `flows` restarts every node of a tab or subflow instance
-        in which anything changed."""
+        in which anything changed. `validated` is what `validate(data)` returned, when the
+        caller already has it (validation compiles every expression: not twice per deploy)."""
         async with self._deploy_lock:
-            doc, issues = self.validate(data)
+            doc, issues = validated or self.validate(data)  # the caller may have validated already
             if doc is None or errors_only(issues):
                 raise FlowValidationError(errors_only(issues) or issues)
             if mode in ("nodes", "flows") and self.nodes and self.plan is not None:
@@ -674,6 +676,3 @@ class Engine:
         node = self.nodes[node_id]
         msg.setdefault("_msgid", new_msgid())
         await node._inbox.put(msg)
-
-    def find_by_type(self, type_name: str) -> list[Node]:
-        return [n for n in self.nodes.values() if n.type == type_name]
