@@ -48,6 +48,8 @@ class Settings(BaseSettings):
                                   description="Key that encrypts stored credentials (not inside data_dir; "
                                               "$FLOWENGINE_SECRET_KEY wins)")
     session_ttl: float = Field(12 * 3600.0, gt=0, description="Seconds a login session lasts")
+    editor_dir: Path | None = Field(None, description="Serve the editor from this built directory instead of "
+                                                      "the packaged one (editor development)")
 
     @field_validator("log_level")
     @classmethod

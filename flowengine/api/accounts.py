@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..security.users import AccountError, AccountExists
+from ..security.users import AccountError, AccountExists, check_password
 from .auth import auth_state, principal
 
 router = APIRouter(tags=["accounts"])
@@ -20,6 +20,11 @@ class NewUser(BaseModel):
     name: str = Field(max_length=64)
     password: str = Field(max_length=1024)
     role: Role
+
+
+class UserChange(BaseModel):
+    role: Role | None = None
+    password: str | None = Field(None, max_length=1024)
 
 
 class NewToken(BaseModel):
@@ -44,6 +49,28 @@ async def add_user(request: Request, body: NewUser) -> Any:
     except AccountError as exc:
         return _error(409 if isinstance(exc, AccountExists) else 400, "invalid_user", str(exc))
     return user.as_dict()
+
+
+@router.patch("/users/{name}", summary="Change a user's role and/or password (ends their sessions)")
+async def change_user(request: Request, name: str, body: UserChange) -> Any:
+    auth = auth_state(request)
+    users = auth.users
+    if body.role is None and body.password is None:
+        return _error(400, "invalid_user", "send a role, a password, or both")
+    if await users.get_user(name) is None:
+        return _error(404, "not_found", f"no user {name!r}")
+    try:
+        if body.password is not None:
+            check_password(body.password)  # before the role changes: all or nothing
+        if body.role is not None:
+            await users.set_role(name, body.role)
+        if body.password is not None:
+            await users.set_password(name, body.password)
+    except AccountError as exc:
+        return _error(409 if "last admin" in str(exc) else 400, "invalid_user", str(exc))
+    auth.sessions.drop_user(name)  # a new password or a lower role takes effect now, not at logout
+    user = await users.get_user(name)
+    return user.as_dict() if user is not None else _error(404, "not_found", f"no user {name!r}")
 
 
 @router.delete("/users/{name}", status_code=204, summary="Delete a user, their sessions and tokens")

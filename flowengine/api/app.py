@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from .. import __version__
 from ..security import is_loopback
-from . import accounts, auth, context_routes, health, nodered, v1
+from . import accounts, auth, context_routes, editor, health, nodered, v1
 from .limits import BodySizeLimitMiddleware
 
 log = logging.getLogger("flowengine.api")
@@ -27,6 +27,8 @@ def create_app(application: Any) -> FastAPI:
     app.include_router(v1.router, prefix="/api/v1")
     app.include_router(context_routes.router, prefix="/api/v1")
     _add_metrics_route(app)
+    editor_dir = getattr(getattr(application, "settings", None), "editor_dir", None)
+    editor.install(app, editor_dir or editor.EDITOR_DIR)
     app.add_middleware(BodySizeLimitMiddleware)  # 413 past 10 MiB; the auth middleware added later wraps it
     security = getattr(application, "security", None)
     if security is None:  # an Application not yet wired with accounts: app.py still binds loopback only

@@ -32,7 +32,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from ..security.users import UserStore, lower_scope, scope_rank
+from ..security.users import AccountError, UserStore, lower_scope, scope_rank
+from . import editor
 
 log = logging.getLogger("flowengine.auth")
 
@@ -49,6 +50,8 @@ DEPLOY_ROUTES = frozenset({
     ("POST", "/api/v1/inject/{node_id}"),
 })
 READ_WEBSOCKETS = frozenset({"/api/v1/events"})
+# Any signed-in user may change their own password (the handler checks the current one).
+SELF_SERVICE_ROUTES = frozenset({("POST", "/api/v1/auth/password")})
 NO_ACCOUNTS_MESSAGE = ("no user accounts exist and the server is not on loopback: create an admin with "
                        "`flowengine user add NAME`")
 
@@ -64,10 +67,12 @@ _DEPLOY_PATTERNS = [(method, _pattern(template)) for method, template in DEPLOY_
 
 def required_scope(kind: str, method: str, path: str) -> str | None:
     """The scope a request needs (None: public). Unknown state-changing routes need admin."""
-    if path in PUBLIC_ROUTES:
+    if path in PUBLIC_ROUTES or (kind == "http" and method in SAFE_METHODS and editor.is_public(path)):
         return None
     if path.startswith(ADMIN_PREFIXES):
         return "admin"
+    if (method, path) in SELF_SERVICE_ROUTES:
+        return "read"
     if kind == "websocket":
         return "read" if path in READ_WEBSOCKETS else "admin"
     if method in SAFE_METHODS:
@@ -128,6 +133,10 @@ class Sessions:
             return None
         return session
 
+    def by_id(self, session_id: str) -> Session | None:
+        session = self._sessions.get(session_id)
+        return session if session is not None and session.expires > time.time() else None
+
     def drop(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
@@ -137,31 +146,43 @@ class Sessions:
 
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per client address in `window` seconds; then every
-    login from it is refused (429) until the oldest failure ages out."""
+    """At most `max_failures` failed logins per client address in `window` seconds, and at most
+    `max_total_failures` from all addresses together (an attacker with many addresses, e.g. an
+    IPv6 range, gets no more guesses than that). Past either limit, logins are refused (429)
+    until the oldest failure ages out. The global limit can lock out a real user during an
+    attack for at most `window` seconds; bounding the guess rate is worth that."""
 
-    def __init__(self, max_failures: int = 5, window: float = 60.0, max_clients: int = 10_000):
+    def __init__(self, max_failures: int = 5, window: float = 60.0, max_clients: int = 10_000,
+                 max_total_failures: int = 100):
         self.max_failures = max_failures
         self.window = window
         self.max_clients = max_clients
+        self.max_total_failures = max_total_failures
         self._failures: dict[str, deque[float]] = {}
+        self._all_failures: deque[float] = deque(maxlen=max_total_failures)
 
     def retry_after(self, client: str) -> float:
         """Seconds until `client` may try again (0: now)."""
-        failures = self._failures.get(client)
-        if not failures:
-            return 0.0
         now = time.monotonic()
+        waits = [self._wait(self._all_failures, self.max_total_failures, now)]
+        failures = self._failures.get(client)
+        if failures:
+            waits.append(self._wait(failures, self.max_failures, now))
+        return max(waits)
+
+    def _wait(self, failures: deque[float], limit: int, now: float) -> float:
         while failures and failures[0] <= now - self.window:
             failures.popleft()
-        if len(failures) < self.max_failures:
+        if len(failures) < limit:
             return 0.0
         return max(failures[0] + self.window - now, 0.001)
 
     def failure(self, client: str) -> None:
         if client not in self._failures and len(self._failures) >= self.max_clients:
             self._prune()
-        self._failures.setdefault(client, deque()).append(time.monotonic())
+        now = time.monotonic()
+        self._failures.setdefault(client, deque()).append(now)
+        self._all_failures.append(now)
 
     def success(self, client: str) -> None:
         self._failures.pop(client, None)
@@ -328,6 +349,53 @@ async def logout(request: Request) -> Response:
         auth.sessions.drop(session.id)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/auth/me", summary="Who is signed in, and the session's CSRF token",
+            responses={401: {"description": "accounts exist and the request has no valid session or token"}})
+async def me(request: Request) -> dict:
+    who = principal(request)
+    session = auth_state(request).sessions.by_id(who.session_id) if who and who.session_id else None
+    return {"accounts": who is not None and who.via != "open", "user": who.user if who else None,
+            "role": who.scope if who else "admin", "via": who.via if who else "open",
+            "csrf_token": session.csrf if session is not None else None}
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+@router.post("/auth/password", summary="Change your own password (a session, not a token); ends your "
+                                       "other sessions and returns a fresh CSRF token",
+             responses={400: {"description": "the new password is too short"},
+                        403: {"description": "wrong current password, or not a session"},
+                        429: {"description": "too many failed attempts"}})
+async def change_password(request: Request, body: PasswordChange) -> JSONResponse:
+    auth = auth_state(request)
+    who = principal(request)
+    if who is None or who.user is None or who.via != "session":
+        return JSONResponse(status_code=403, content={"error": "forbidden",
+                                                      "message": "sign in with a password to change it"})
+    client = request.client.host if request.client else "?"
+    wait = auth.limiter.retry_after(client)
+    if wait:
+        return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
+                            content={"error": "too_many_attempts", "message": "too many failed attempts; try later"})
+    if await auth.users.verify(who.user, body.current_password) is None:
+        auth.limiter.failure(client)
+        return JSONResponse(status_code=403, content={"error": "invalid_credentials",
+                                                      "message": "the current password is wrong"})
+    try:
+        await auth.users.set_password(who.user, body.new_password)
+    except AccountError as exc:
+        return JSONResponse(status_code=400, content={"error": "invalid_password", "message": str(exc)})
+    auth.sessions.drop_user(who.user)  # a stolen session ends with the old password
+    cookie, session = auth.sessions.create(who.user)
+    response = JSONResponse({"user": who.user, "csrf_token": session.csrf})
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(auth.sessions.ttl), path="/", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
     return response
 
 

@@ -182,6 +182,28 @@ class UserStore(SqliteFile):
         await self._db.commit()
         return cur.rowcount > 0
 
+    async def set_password(self, name: str, password: str) -> bool:
+        """Replace a user's password; False when there is no such user."""
+        check_password(password)
+        password_hash = await self._hash(password)
+        cur = await self._db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+        await self._db.commit()
+        return cur.rowcount > 0
+
+    async def set_role(self, name: str, role: str) -> User | None:
+        """Change a user's role (None: no such user). Never demotes the last admin, and tokens
+        above the new role stop working at once (a token never outranks its user)."""
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        user = await self.get_user(name)
+        if user is None:
+            return None
+        if user.role == "admin" and role != "admin" and await self.count_admins() == 1:
+            raise AccountError(f"{name!r} is the last admin: make another user an admin first")
+        await self._db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
+        await self._db.commit()
+        return User(name, role, user.created_at)
+
     async def has_users(self) -> bool:
         async with self._db.execute("SELECT 1 FROM users LIMIT 1") as cur:
             return await cur.fetchone() is not None

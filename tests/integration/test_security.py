@@ -17,7 +17,7 @@ import pytest
 import websockets
 from fastapi import FastAPI
 
-from flowengine.api import create_app
+from flowengine.api import create_app, editor
 from flowengine.api.auth import DEPLOY_ROUTES, PUBLIC_ROUTES, READ_WEBSOCKETS
 from flowengine.api.server import HttpServer
 from flowengine.app import Application
@@ -99,8 +99,8 @@ async def test_every_route_but_healthz_needs_credentials_once_an_account_exists(
     assert {"/healthz", "/api/v1/auth/login", "/api/v1/auth/logout"} == PUBLIC_ROUTES
     checked = 0
     for path, methods in routes:
-        if path in PUBLIC_ROUTES:
-            continue
+        if path in PUBLIC_ROUTES or editor.is_public(path) or path == "/assets":
+            continue  # the editor's own files: public so it can show its login form
         if methods is None:  # a websocket
             with pytest.raises(websockets.InvalidStatus) as exc:
                 async with websockets.connect(f"ws://127.0.0.1:{app.port}{_concrete(path)}"):
@@ -114,6 +114,12 @@ async def test_every_route_but_healthz_needs_credentials_once_an_account_exists(
     assert checked >= 20  # /flows, /api/v1/*, docs, openapi, users, tokens, events
     assert (await client.get("/api/v1/no-such-route")).status_code == 401  # even 404s tell nothing
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/")).status_code in (200, 503)  # the editor page (503: not built)
+    assert (await client.post("/")).status_code == 401  # only reading the editor's files is public
+    for sneaky in ("/assets/../api/v1/flows", "/assets/%2e%2e/api/v1/flows", "/assets/..%2fflowengine.db"):
+        r = await client.get(sneaky)
+        assert r.status_code in (401, 404), (sneaky, r.status_code)
+        assert "flows" not in r.text.lower() or r.status_code == 401
     r = await client.post("/api/v1/auth/login", json={"username": "alice", "password": "nope-nope"})
     assert r.status_code == 401
 
