@@ -82,6 +82,11 @@ class Node:
     credentials: ClassVar[dict[str, str]] = {}
     # Short help for the editor and README.
     help: ClassVar[str] = ""
+    # How the editor draws the node: a CSS colour, an icon name (web_editor/src/icons, unknown
+    # names fall back to a generic one), and a palette label (default: the type).
+    color: ClassVar[str | None] = None
+    icon: ClassVar[str | None] = None
+    palette_label: ClassVar[str | None] = None
 
     def __init__(self, spec: dict, config: NodeConfig, host: NodeHost | None = None):
         self.id: str = spec["id"]

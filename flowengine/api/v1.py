@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from ..errors import FlowValidationError
 from .deps import application, author, issues_response
 from .limits import check_document_limits
+from .palette import describe_type
 
 router = APIRouter()
 
@@ -78,9 +79,7 @@ async def rollback(request: Request, rev: str) -> Any:
 @router.get("/nodes", tags=["nodes"], summary="The palette: every node type with its config schema")
 async def list_nodes(request: Request) -> dict:
     registry = application(request).registry
-    types = [{"type": name, "category": cls.category, "inputs": cls.inputs, "outputs": cls.outputs,
-              "config": cls.is_config, "help": cls.help, "module": cls.__module__,
-              "schema": cls.Config.model_json_schema()} for name, cls in sorted(registry.types.items())]
+    types = [describe_type(name, cls) for name, cls in sorted(registry.types.items())]
     packs = [{"name": p.name, "module": p.module, "types": p.types, "error": p.error}
              for p in registry.packs.values()]
     return {"types": types, "packs": packs}

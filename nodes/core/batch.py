@@ -35,6 +35,8 @@ def _number(value: Any, default: float) -> float:
 
 class Batch(Node):
     type = "batch"
+    color = "#e2d96e"
+    icon = "batch"
     category = "sequence"
     Config = BatchConfig
     help = ("Creates sequences of messages (msg.parts): every N messages, every interval, or by "

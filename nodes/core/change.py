@@ -117,6 +117,8 @@ class _Rule:
 
 class Change(Node):
     type = "change"
+    color = "#e2d96e"
+    icon = "change"
     category = "function"
     Config = ChangeConfig
     help = "Set, change, delete or move properties of the message, flow context or global context."

@@ -632,6 +632,8 @@ def rfc_tokenize(text: str, start: int, sep: str, strict: bool,
 
 class Csv(Node):
     type = "csv"
+    color = "#debd5c"
+    icon = "parser"
     category = "parser"
     Config = CsvConfig
     help = "Converts between CSV text and objects (one message per row, or one with an array)."

@@ -44,6 +44,8 @@ def describe(value: Any) -> tuple[str, str]:
 
 class Debug(Node):
     type = "debug"
+    color = "#87a980"
+    icon = "debug"
     category = "common"
     outputs = 0
     Config = DebugConfig

@@ -80,6 +80,8 @@ def _flush_count(flush: Any, held: int) -> int:
 
 class Delay(Node):
     type = "delay"
+    color = "#e6e0f8"
+    icon = "timer"
     category = "function"
     Config = DelayConfig
     manual_done = True

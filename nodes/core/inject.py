@@ -27,6 +27,8 @@ class InjectConfig(NodeConfig):
 
 class Inject(Node):
     type = "inject"
+    color = "#a6bbcf"
+    icon = "inject"
     category = "common"
     inputs = 0
     Config = InjectConfig

@@ -101,6 +101,8 @@ def _as_index(value: Any) -> int | None:
 
 class Join(Node):
     type = "join"
+    color = "#e2d96e"
+    icon = "join"
     category = "sequence"
     Config = JoinConfig
     help = ("Joins a sequence of messages into one: automatically reversing a split, by count/timeout "

@@ -112,6 +112,8 @@ class _Schema:
 
 class Json(Node):
     type = "json"
+    color = "#debd5c"
+    icon = "parser"
     category = "parser"
     Config = JsonConfig
     help = "Converts between a JSON string and its object; validates against msg.schema if given."

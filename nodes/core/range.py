@@ -56,6 +56,8 @@ class _Missing(Exception):
 
 class Range(Node):
     type = "range"
+    color = "#e2d96e"
+    icon = "range"
     category = "function"
     Config = RangeConfig
     help = "Scale a number from an input range to an output range; clamp, wrap or drop values outside."

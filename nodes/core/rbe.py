@@ -69,6 +69,8 @@ def _same(a: Any, b: Any) -> bool:
 
 class Rbe(Node):
     type = "rbe"
+    color = "#e2d96e"
+    icon = "filter"
     category = "function"
     Config = RbeConfig
     help = ("Filter: passes a message only when its value changes (report by exception), or when a "

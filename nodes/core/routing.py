@@ -24,6 +24,8 @@ class CatchConfig(ScopeConfig):
 
 class Catch(Node):
     type = "catch"
+    color = "#e49191"
+    icon = "alert"
     category = "common"
     inputs = 0
     Config = CatchConfig
@@ -35,6 +37,8 @@ class Catch(Node):
 
 class Status(Node):
     type = "status"
+    color = "#94c1d0"
+    icon = "status"
     category = "common"
     Config = ScopeConfig
     help = "Receives status updates of nodes in its scope, with msg.status set."
@@ -47,6 +51,8 @@ class CompleteConfig(NodeConfig):
 
 class Complete(Node):
     type = "complete"
+    color = "#c0edc0"
+    icon = "check"
     category = "common"
     Config = CompleteConfig
     help = "Triggered when a node in its scope finishes handling a message."
@@ -59,6 +65,8 @@ class LinkConfig(NodeConfig):
 
 class LinkIn(Node):
     type = "link in"
+    color = "#dddddd"
+    icon = "link-in"
     category = "common"
     Config = LinkConfig
     help = "Receives from link out / link call nodes, on any flow."
@@ -66,6 +74,8 @@ class LinkIn(Node):
 
 class LinkOut(Node):
     type = "link out"
+    color = "#dddddd"
+    icon = "link-out"
     category = "common"
     Config = LinkConfig
     help = "Sends to link in nodes (mode link) or back to the link call that sent the message (mode return)."
@@ -98,6 +108,8 @@ class LinkCallConfig(NodeConfig):
 
 class LinkCall(Node):
     type = "link call"
+    color = "#dddddd"
+    icon = "link-call"
     category = "common"
     Config = LinkCallConfig
     help = "Calls a link in flow and waits for a link out in return mode to answer."
@@ -158,12 +170,16 @@ class LinkCall(Node):
 
 class Junction(Node):
     type = "junction"
+    color = "#d9d9d9"
+    icon = "junction"
     category = "common"
     help = "A wiring point that passes messages through."
 
 
 class Comment(Node):
     type = "comment"
+    color = "#ffffff"
+    icon = "comment"
     category = "common"
     inputs = 0
     outputs = 0

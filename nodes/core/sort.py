@@ -40,6 +40,8 @@ def strict_equals(a: Any, b: Any) -> bool:
 
 class Sort(Node):
     type = "sort"
+    color = "#e2d96e"
+    icon = "sort"
     category = "sequence"
     Config = SortConfig
     help = "Sorts an array in a message property, or the messages of a sequence (by msg.parts)."

@@ -80,6 +80,8 @@ class SplitConfig(NodeConfig):
 
 class Split(Node):
     type = "split"
+    color = "#e2d96e"
+    icon = "split"
     category = "sequence"
     Config = SplitConfig
     help = ("Splits a string, buffer, array or object into a sequence of messages, each with msg.parts "

@@ -388,6 +388,8 @@ def _group_key(gid: Any) -> str:
 
 class Switch(Node):
     type = "switch"
+    color = "#e2d96e"
+    icon = "switch"
     category = "function"
     Config = SwitchConfig
     help = "Route messages by property value: one output per rule, JavaScript comparison semantics."

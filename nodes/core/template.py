@@ -165,6 +165,8 @@ def _make_engine(resolve: Any) -> Any:
 
 class Template(Node):
     type = "template"
+    color = "#f3b567"
+    icon = "template"
     category = "function"
     Config = TemplateConfig
     help = "Render a mustache template with msg, flow, global and env values into a property."

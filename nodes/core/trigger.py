@@ -104,6 +104,8 @@ class _Running:
 
 class Trigger(Node):
     type = "trigger"
+    color = "#e6e0f8"
+    icon = "trigger"
     category = "function"
     Config = TriggerConfig
     help = ("Sends a message when triggered, then optionally a second message after a delay unless "

@@ -148,6 +148,8 @@ class _Unpickler(pickle.Unpickler):
 
 class PythonFunction(Node):
     type = "python-function"
+    color = "#fdd0a2"
+    icon = "function"
     category = "function"
     Config = PythonFunctionConfig
     manual_done = True

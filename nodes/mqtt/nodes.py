@@ -40,6 +40,8 @@ class TlsConfigConfig(NodeConfig):
 
 class TlsConfig(Node):
     type = "tls-config"
+    color = "#d8bfd8"
+    icon = "lock"
     category = "config"
     is_config = True
     inputs = 0
@@ -85,6 +87,8 @@ class MqttBrokerConfig(NodeConfig):
 
 class MqttBroker(Node):
     type = "mqtt-broker"
+    color = "#d8bfd8"
+    icon = "mqtt"
     category = "config"
     is_config = True
     inputs = 0
@@ -233,6 +237,8 @@ class MqttInConfig(NodeConfig):
 
 class MqttIn(Node):
     type = "mqtt in"
+    color = "#d8bfd8"
+    icon = "mqtt"
     category = "network"
     inputs = 0
     Config = MqttInConfig
@@ -516,6 +522,8 @@ def encode_payload(payload: Any) -> bytes:
 
 class MqttOut(Node):
     type = "mqtt out"
+    color = "#d8bfd8"
+    icon = "mqtt"
     category = "network"
     outputs = 0
     Config = MqttOutConfig

@@ -103,6 +103,9 @@ async def test_health_state_nodes_and_inject_with_events(server):
     palette = (await client.get("/api/v1/nodes")).json()
     change = next(t for t in palette["types"] if t["type"] == "change")
     assert change["schema"]["type"] == "object" and "rules" in change["schema"]["properties"]
+    assert change["color"].startswith("#") and change["icon"] == "change" and change["label"] == "change"
+    broker = next(t for t in palette["types"] if t["type"] == "mqtt-broker")
+    assert broker["config"] and broker["credentials"] == {"user": "text", "password": "password"}
     async with websockets.connect(f"ws://127.0.0.1:{app.port}/api/v1/events") as ws:
         r = await client.post("/api/v1/inject/i")
         assert r.status_code == 200
