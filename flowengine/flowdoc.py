@@ -75,8 +75,10 @@ def _check_subflow_ports(sf_id: str, sf: dict) -> list[ValidationIssue]:
 
 
 def is_flow_node(obj: dict) -> bool:
-    """Node-RED decides flow node vs config node by the presence of x and y."""
-    return "x" in obj and "y" in obj
+    """Node-RED decides flow node vs config node by the presence of x and y. A hand-written node
+    with `wires` but no position is a flow node too (config nodes are never wired): Node-RED
+    would take it for a config node and silently drop its wires."""
+    return ("x" in obj and "y" in obj) or "wires" in obj
 
 
 def parse_text(text: str | bytes) -> tuple[Any, list[ValidationIssue]]:
@@ -149,6 +151,10 @@ def check_graph(doc: FlowDocument, registry: Registry) -> list[ValidationIssue]:
                 if not isinstance(target, str):
                     issues.append(ValidationIssue(nid, ntype, f"wires[{port}][{t_index}]",
                                                   "wire target must be a node id string"))
+                elif target in doc.config_nodes:
+                    issues.append(ValidationIssue(nid, ntype, f"wires[{port}][{t_index}]",
+                                                  f"wire to {target!r}, which has no x/y position and no wires, "
+                                                  "so it reads as a config node: give it x and y"))
                 elif target not in doc.flow_nodes:
                     issues.append(ValidationIssue(nid, ntype, f"wires[{port}][{t_index}]",
                                                   f"wire to unknown node {target!r}"))

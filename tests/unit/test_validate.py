@@ -81,3 +81,25 @@ def test_missing_file_is_a_clear_error(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert "cannot read" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_wired_node_without_a_position_is_a_flow_node_not_a_config_node():
+    from flowengine.flowdoc import load_document
+
+    doc, issues = load_document([{"id": "t", "type": "tab"},
+                                 {"id": "a", "type": "inject", "z": "t", "wires": [["b"]]},
+                                 {"id": "b", "type": "debug", "z": "t", "x": 1, "y": 2, "wires": []},
+                                 {"id": "cfg", "type": "mqtt-broker", "broker": "localhost"}])
+    assert not issues
+    assert set(doc.flow_nodes) == {"a", "b"} and set(doc.config_nodes) == {"cfg"}
+
+
+def test_a_wire_to_a_node_that_reads_as_config_says_why():
+    from flowengine.flowdoc import check_graph, load_document
+    from flowengine.registry import default_registry
+
+    doc, _ = load_document([{"id": "t", "type": "tab"},
+                            {"id": "a", "type": "inject", "z": "t", "wires": [["b"]]},
+                            {"id": "b", "type": "debug", "z": "t"}])
+    issues = check_graph(doc, default_registry())
+    assert any("reads as a config node" in i.message and i.path == "wires[0][0]" for i in issues)
