@@ -69,6 +69,7 @@ async def change_user(request: Request, name: str, body: UserChange) -> Any:
     except AccountError as exc:
         return _error(409 if "last admin" in str(exc) else 400, "invalid_user", str(exc))
     auth.sessions.drop_user(name)  # a new password or a lower role takes effect now, not at logout
+    auth.rights_changed()
     user = await users.get_user(name)
     return user.as_dict() if user is not None else _error(404, "not_found", f"no user {name!r}")
 
@@ -83,6 +84,7 @@ async def delete_user(request: Request, name: str) -> Response:
     if not deleted:
         return _error(404, "not_found", f"no user {name!r}")
     auth.sessions.drop_user(name)
+    auth.rights_changed()
     return Response(status_code=204)
 
 
@@ -106,6 +108,8 @@ async def add_token(request: Request, body: NewToken) -> Any:
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
 async def revoke_token(request: Request, token_id: str) -> Response:
-    if not await auth_state(request).users.revoke_token(token_id):
+    auth = auth_state(request)
+    if not await auth.users.revoke_token(token_id):
         return _error(404, "not_found", f"no token {token_id!r}")
+    auth.rights_changed()
     return Response(status_code=204)

@@ -7,6 +7,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..security import is_loopback
@@ -27,6 +29,7 @@ def create_app(application: Any) -> FastAPI:
     app.include_router(v1.router, prefix="/api/v1")
     app.include_router(context_routes.router, prefix="/api/v1")
     _add_metrics_route(app)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     editor_dir = getattr(getattr(application, "settings", None), "editor_dir", None)
     editor.install(app, editor_dir or editor.EDITOR_DIR)
     app.add_middleware(BodySizeLimitMiddleware)  # 413 past 10 MiB; the auth middleware added later wraps it
@@ -40,6 +43,16 @@ def create_app(application: Any) -> FastAPI:
                  session_ttl=getattr(settings, "session_ttl", 12 * 3600.0))
     app.include_router(accounts.router, prefix="/api/v1")
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 without echoing the input (it may be a password) and safe for any text, even a lone
+    surrogate, which FastAPI's default handler fails to encode (a 500)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    issues = [{"loc": [str(part) for part in e.get("loc", ())],
+               "message": str(e.get("msg", "")).encode("utf-8", "replace").decode("utf-8")} for e in errors]
+    return JSONResponse(status_code=422, content={"error": "invalid_request",
+                                                  "message": "the request does not match the API", "issues": issues})
 
 
 def _add_metrics_route(app: FastAPI) -> None:

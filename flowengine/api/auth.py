@@ -99,6 +99,7 @@ class Session:
     user: str
     csrf: str
     expires: float
+    stamp: str  # the account's stamp at login: a new password or a re-created account ends the session
 
 
 class Sessions:
@@ -111,13 +112,13 @@ class Sessions:
         self._signer = URLSafeTimedSerializer(secrets.token_bytes(32), salt="flowengine-session")
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
-    def create(self, user: str) -> tuple[str, Session]:
+    def create(self, user: str, stamp: str) -> tuple[str, Session]:
         now = time.time()
         for sid in [s.id for s in self._sessions.values() if s.expires <= now]:
             del self._sessions[sid]
         while len(self._sessions) >= self.max_sessions:  # bounded memory: the oldest login goes first
             self._sessions.popitem(last=False)
-        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), now + self.ttl)
+        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), now + self.ttl, stamp)
         self._sessions[session.id] = session
         return self._signer.dumps(session.id), session
 
@@ -184,8 +185,17 @@ class LoginLimiter:
         self._failures.setdefault(client, deque()).append(now)
         self._all_failures.append(now)
 
-    def success(self, client: str) -> None:
-        self._failures.pop(client, None)
+    def forgive(self, client: str) -> None:
+        """Take back the one attempt a login counted before checking the password, when it was
+        right. Earlier failures stay: a correct password for one account must not reset the
+        count of guesses at another from the same address."""
+        failures = self._failures.get(client)
+        if failures:
+            failures.pop()
+            if not failures:
+                del self._failures[client]
+        if self._all_failures:
+            self._all_failures.pop()
 
     def _prune(self) -> None:
         cutoff = time.monotonic() - self.window
@@ -209,11 +219,19 @@ class Auth:
         self.open_without_accounts = open_without_accounts
         self.sessions = Sessions(session_ttl)
         self.limiter = LoginLimiter()
+        # Bumped by every change that can take rights away (logout, revocation, deletion, role or
+        # password change), so long-lived connections re-check at once instead of on their timer.
+        self.generation = 0
+
+    def rights_changed(self) -> None:
+        self.generation += 1
 
     async def authenticate(self, conn: HTTPConnection, kind: str, method: str) -> Principal:
         """Who is calling, or Denied (401 no/bad credentials, 403 CSRF or foreign origin)."""
         if not await self.users.has_users():
             if self.open_without_accounts:
+                # Open means open to local programs, not to every web page the local browser shows.
+                _refuse_foreign_browser_requests(conn, kind, method, loopback_host_only=True)
                 return Principal(None, "admin", "open")
             raise Denied(503, "no_accounts", NO_ACCOUNTS_MESSAGE)
         authorization = conn.headers.get("authorization")
@@ -228,16 +246,15 @@ class Auth:
         if cookie is None:
             raise Denied(401, "unauthorized", "log in (POST /api/v1/auth/login) or send a bearer token")
         session = self.sessions.get(cookie)
-        user = await self.users.get_user(session.user) if session is not None else None
-        if session is None or user is None:
+        found = await self.users.get_user_and_stamp(session.user) if session is not None else None
+        if session is None or found is None or not hmac.compare_digest(found[1], session.stamp):
             raise Denied(401, "unauthorized", "the session has expired or ended: log in again")
+        user = found[0]
         if kind == "http" and method not in SAFE_METHODS:
             sent = conn.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), session.csrf.encode()):
                 raise Denied(403, "csrf", f"send the csrf_token from the login in the {CSRF_HEADER} header")
-        if kind == "websocket" and not _same_origin(conn):
-            # A browser sends the cookie with a cross-site websocket too: refuse foreign pages.
-            raise Denied(403, "origin", "the websocket's Origin is not this server")
+        _refuse_foreign_browser_requests(conn, kind, method, loopback_host_only=False)
         return Principal(user.name, user.role, "session", session_id=session.id)
 
     async def _token(self, value: str) -> Principal:
@@ -255,6 +272,34 @@ def _same_origin(conn: HTTPConnection) -> bool:
         return True  # not a browser: no ambient-cookie risk
     host = conn.headers.get("host", "")
     return origin.split("://", 1)[-1].rstrip("/").lower() == host.lower()
+
+
+def _is_loopback_host(host_header: str) -> bool:
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:1880
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return (host in ("localhost", "::1") or host.endswith(".localhost")
+            or re.fullmatch(r"127(\.\d{1,3}){3}", host) is not None)
+
+
+def _refuse_foreign_browser_requests(conn: HTTPConnection, kind: str, method: str, *, loopback_host_only: bool) -> None:
+    """Requests that carry ambient authority (a cookie, or nothing at all in open mode) must come
+    from this server's own pages: a browser acting for another site is refused.
+    - open mode answers only to loopback Host names: a DNS-rebound name (evil.example ->
+      127.0.0.1) would otherwise make the API same-origin for a foreign page;
+    - a websocket's Origin must be this server (browsers apply no CORS to websockets);
+    - a state change must not come from another origin (simple cross-site form POSTs need no
+      preflight)."""
+    if loopback_host_only and not _is_loopback_host(conn.headers.get("host", "")):
+        raise Denied(403, "host", "without accounts the server answers only to loopback host names "
+                                  "(localhost, 127.0.0.1, [::1]); create an account to use other names")
+    if kind == "websocket" and not _same_origin(conn):
+        raise Denied(403, "origin", "the websocket's Origin is not this server")
+    cross_site = not _same_origin(conn) or conn.headers.get("sec-fetch-site") == "cross-site"
+    if kind == "http" and method not in SAFE_METHODS and cross_site:
+        raise Denied(403, "origin", "a state change from another site's page is refused")
 
 
 class AuthMiddleware:
@@ -292,6 +337,24 @@ async def _deny(scope: Scope, receive: Receive, send: Send, denied: Denied) -> N
     await response(scope, receive, send)
 
 
+def rights_generation(conn: HTTPConnection) -> int:
+    auth: Auth | None = getattr(conn.app.state, "auth", None)
+    return auth.generation if auth is not None else 0
+
+
+async def still_allowed(conn: HTTPConnection) -> bool:
+    """Whether a long-lived connection (the events websocket) may go on: its token may have been
+    revoked, its session ended, or its user deleted or demoted since it connected."""
+    auth: Auth | None = getattr(conn.app.state, "auth", None)
+    if auth is None:
+        return True
+    try:
+        who = await auth.authenticate(conn, "websocket", "GET")
+    except Denied:
+        return False
+    return scope_rank(who.scope) >= scope_rank("read")
+
+
 def principal(request: Request) -> Principal | None:
     """The caller, as the middleware found it (None on public routes)."""
     return getattr(request.state, "principal", None)
@@ -320,17 +383,20 @@ async def login(request: Request, body: Login) -> JSONResponse:
     if wait:
         return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
                             content={"error": "too_many_attempts", "message": "too many failed logins; try later"})
+    # Counted before the (slow) check, so parallel guesses cannot all pass the limit first.
+    auth.limiter.failure(client)
     user = await auth.users.verify(body.username, body.password)
-    if user is None:
-        auth.limiter.failure(client)
+    found = await auth.users.get_user_and_stamp(user.name) if user is not None else None
+    if found is None:
         log.warning("failed login from %s", client)  # not the name: people type passwords into it
         return JSONResponse(status_code=401, content={"error": "invalid_credentials",
                                                       "message": "wrong user name or password"})
-    auth.limiter.success(client)
+    auth.limiter.forgive(client)
+    user, stamp = found
     old = auth.sessions.get(request.cookies.get(SESSION_COOKIE))
     if old is not None:
         auth.sessions.drop(old.id)  # a login always starts a fresh session (no fixation)
-    cookie, session = auth.sessions.create(user.name)
+    cookie, session = auth.sessions.create(user.name, stamp)
     response = JSONResponse({"user": user.name, "role": user.role, "csrf_token": session.csrf,
                              "expires_in": int(auth.sessions.ttl)})
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(auth.sessions.ttl), path="/", httponly=True,
@@ -347,6 +413,7 @@ async def logout(request: Request) -> Response:
             return JSONResponse(status_code=403, content={"error": "csrf",
                                                           "message": f"send the csrf_token in {CSRF_HEADER}"})
         auth.sessions.drop(session.id)
+        auth.rights_changed()
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -383,16 +450,21 @@ async def change_password(request: Request, body: PasswordChange) -> JSONRespons
     if wait:
         return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
                             content={"error": "too_many_attempts", "message": "too many failed attempts; try later"})
+    auth.limiter.failure(client)  # counted first, as at login
     if await auth.users.verify(who.user, body.current_password) is None:
-        auth.limiter.failure(client)
         return JSONResponse(status_code=403, content={"error": "invalid_credentials",
                                                       "message": "the current password is wrong"})
+    auth.limiter.forgive(client)
     try:
         await auth.users.set_password(who.user, body.new_password)
     except AccountError as exc:
         return JSONResponse(status_code=400, content={"error": "invalid_password", "message": str(exc)})
     auth.sessions.drop_user(who.user)  # a stolen session ends with the old password
-    cookie, session = auth.sessions.create(who.user)
+    auth.rights_changed()
+    found = await auth.users.get_user_and_stamp(who.user)
+    if found is None:
+        return JSONResponse(status_code=401, content={"error": "unauthorized", "message": "the account is gone"})
+    cookie, session = auth.sessions.create(who.user, found[1])
     response = JSONResponse({"user": who.user, "csrf_token": session.csrf})
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(auth.sessions.ttl), path="/", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")

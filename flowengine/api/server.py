@@ -22,7 +22,10 @@ class HttpServer:
                 yield  # the engine owns SIGTERM/SIGINT and stops the server itself
 
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                lifespan="off", ws_max_size=4 * 1024 * 1024)
+                                lifespan="off", ws_max_size=4 * 1024 * 1024,
+                                # X-Forwarded-For would let any local client pick its address (and
+                                # dodge the per-address login limit): we are not behind a proxy.
+                                proxy_headers=False, forwarded_allow_ips="")
         self._server = _Embedded(config)
         self._task: asyncio.Task | None = None
         self.host = host

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -9,9 +10,13 @@ from fastapi import APIRouter, Body, Header, Request, WebSocket, WebSocketDiscon
 from fastapi.responses import JSONResponse
 
 from ..errors import FlowValidationError
+from .auth import rights_generation, still_allowed
 from .deps import application, author, issues_response
 from .limits import check_document_limits
 from .palette import describe_type
+
+RECHECK_SECONDS = 2.0  # how soon a revoked token or ended session stops a running events stream
+PING_SECONDS = 15.0
 
 router = APIRouter()
 
@@ -103,17 +108,33 @@ async def state(request: Request) -> dict:
 @router.websocket("/events")
 async def events(ws: WebSocket) -> None:
     """Debug, status, deploy and log events as JSON frames {type, ts, node_id, data}. A client
-    that reads too slowly loses the oldest events; it is told how many with a `dropped` frame."""
+    that reads too slowly loses the oldest events; it is told how many with a `dropped` frame.
+    Its credentials are checked again every few seconds: a revoked token, an ended session or a
+    deleted user closes the stream (code 1008)."""
     await ws.accept()
     app = ws.app.state.application
     sub = app.engine.events.subscribe(maxlen=1000)
     reported = 0
+    loop = asyncio.get_running_loop()
+    next_check = next_ping = loop.time()
+    generation = rights_generation(ws)
     try:
         while True:
             try:
-                event = await sub.get(timeout=15)
+                event = await sub.get(timeout=RECHECK_SECONDS)
             except TimeoutError:
-                await ws.send_json({"type": "ping", "ts": None, "node_id": None, "data": None})
+                event = None
+            now = loop.time()
+            if now >= next_check or rights_generation(ws) != generation:  # before anything is sent
+                generation = rights_generation(ws)
+                if not await still_allowed(ws):
+                    await ws.close(code=1008, reason="credentials revoked or session ended")
+                    return
+                next_check = now + RECHECK_SECONDS
+            if event is None:
+                if now >= next_ping + PING_SECONDS:
+                    await ws.send_json({"type": "ping", "ts": None, "node_id": None, "data": None})
+                    next_ping = now
                 continue
             if sub.dropped > reported:
                 await ws.send_json({"type": "dropped", "ts": event["ts"], "node_id": None,

@@ -117,6 +117,9 @@ class UserStore(SqliteFile):
         self._dummy_hash: str | None = None
         # Each Argon2 run takes ~64 MiB and tens of ms: a few at a time, off the event loop.
         self._hash_slots = asyncio.Semaphore(max_concurrent_hashes)
+        # Changes that check "is this the last admin?" then write run one at a time, or two
+        # admins deleting each other at once would both pass the check.
+        self._admin_changes = asyncio.Lock()
 
     async def open(self) -> None:
         await self.connect()
@@ -164,6 +167,18 @@ class UserStore(SqliteFile):
             row = await cur.fetchone()
         return User(*row) if row else None
 
+    async def get_user_and_stamp(self, name: str) -> tuple[User, str] | None:
+        """The user and a stamp that changes with their password and when the account is deleted
+        and made again: sessions remember it, so such a change ends them, even when done by
+        another process (the CLI)."""
+        async with self._db.execute("SELECT name, role, created_at, password_hash FROM users WHERE name = ?",
+                                    (name,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        stamp = hashlib.sha256(f"{row[3]}\x00{row[2]!r}".encode()).hexdigest()[:32]
+        return User(row[0], row[1], row[2]), stamp
+
     async def list_users(self) -> list[User]:
         async with self._db.execute("SELECT name, role, created_at FROM users ORDER BY name") as cur:
             return [User(*row) for row in await cur.fetchall()]
@@ -171,16 +186,17 @@ class UserStore(SqliteFile):
     async def delete_user(self, name: str) -> bool:
         """Delete a user and revoke their tokens; False when there is no such user. The last admin
         goes only with the last account (which turns accounts off), never leaving users without one."""
-        user = await self.get_user(name)
-        if user is None:
-            return False
-        if user.role == "admin" and await self.count_admins() == 1 and len(await self.list_users()) > 1:
-            raise AccountError(f"{name!r} is the last admin: add another admin first, or delete the other "
-                               "accounts first")
-        cur = await self._db.execute("DELETE FROM users WHERE name = ?", (name,))
-        await self._db.execute("UPDATE tokens SET revoked = 1 WHERE user = ?", (name,))
-        await self._db.commit()
-        return cur.rowcount > 0
+        async with self._admin_changes:
+            user = await self.get_user(name)
+            if user is None:
+                return False
+            if user.role == "admin" and await self.count_admins() == 1 and len(await self.list_users()) > 1:
+                raise AccountError(f"{name!r} is the last admin: add another admin first, or delete the other "
+                                   "accounts first")
+            cur = await self._db.execute("DELETE FROM users WHERE name = ?", (name,))
+            await self._db.execute("UPDATE tokens SET revoked = 1 WHERE user = ?", (name,))
+            await self._db.commit()
+            return cur.rowcount > 0
 
     async def set_password(self, name: str, password: str) -> bool:
         """Replace a user's password; False when there is no such user."""
@@ -195,14 +211,15 @@ class UserStore(SqliteFile):
         above the new role stop working at once (a token never outranks its user)."""
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        user = await self.get_user(name)
-        if user is None:
-            return None
-        if user.role == "admin" and role != "admin" and await self.count_admins() == 1:
-            raise AccountError(f"{name!r} is the last admin: make another user an admin first")
-        await self._db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
-        await self._db.commit()
-        return User(name, role, user.created_at)
+        async with self._admin_changes:
+            user = await self.get_user(name)
+            if user is None:
+                return None
+            if user.role == "admin" and role != "admin" and await self.count_admins() == 1:
+                raise AccountError(f"{name!r} is the last admin: make another user an admin first")
+            await self._db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
+            await self._db.commit()
+            return User(name, role, user.created_at)
 
     async def has_users(self) -> bool:
         async with self._db.execute("SELECT 1 FROM users LIMIT 1") as cur:

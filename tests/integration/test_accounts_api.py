@@ -109,8 +109,18 @@ def test_global_login_limit_counts_failures_from_every_address():
         assert limiter.retry_after(f"10.0.0.{i}") == 0
         limiter.failure(f"10.0.0.{i}")  # one failure each: no address reaches its own limit
     assert limiter.retry_after("10.0.0.200") > 0  # a fresh address is refused too
-    limiter.success("10.0.0.3")
-    assert limiter.retry_after("10.0.0.3") > 0  # a success elsewhere does not reset the global count
+    assert limiter.retry_after("10.0.0.3") > 0
+
+
+def test_a_right_password_takes_back_only_its_own_attempt():
+    limiter = LoginLimiter(max_failures=3, window=60, max_total_failures=100)
+    limiter.failure("10.0.0.1")
+    limiter.failure("10.0.0.1")  # two wrong guesses at bob
+    limiter.failure("10.0.0.1")  # alice's own login, counted before its check...
+    limiter.forgive("10.0.0.1")  # ...and taken back when it was right
+    assert limiter.retry_after("10.0.0.1") == 0
+    limiter.failure("10.0.0.1")  # the third guess at bob still counts
+    assert limiter.retry_after("10.0.0.1") > 0
 
 
 def test_per_address_login_limit_still_applies():
