@@ -9,9 +9,11 @@ dir's `flows.json`; otherwise nothing. Every deploy is recorded as a revision an
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
+import stat
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,6 +33,7 @@ log = logging.getLogger("flowengine.app")
 
 FLOWS_FILE = "flows.json"
 HEALTHY_AFTER = 60.0  # seconds of running flows after which a later crash is not a crash at start
+CRED_FILE_DIGEST = "imported_cred_file_sha256"  # secret_meta key: SHA-256 of the flows_cred.json last imported
 
 
 class StartupError(Exception):
@@ -66,6 +69,7 @@ class Application:
         self.port: int | None = None
         self._healthy_timer: asyncio.TimerHandle | None = None
         self._deploying = False
+        self._deploy_lock = asyncio.Lock()  # one deploy at a time: credentials are staged and rolled back
         self.deploy_results: Counter[str] = Counter()  # for /metrics
 
     @property
@@ -76,7 +80,7 @@ class Application:
     async def start(self, flows_file: Path | None, serve: bool = True) -> bool:
         """Open storage, start the flows and the server; False (with the errors logged) if the
         flows are invalid or the server cannot listen."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_data_dir()
         try:
             await self.security.open()  # a wrong secret key stops here, never empty credentials
             await self.security.check_bind(self.settings.host)  # non-loopback only with an admin account
@@ -96,6 +100,34 @@ class Application:
         if ok and serve:
             ok = await self._start_server()
         return ok
+
+    def _prepare_data_dir(self) -> None:
+        """The data dir holds password and token hashes, revisions and context: it is created
+        0700, and an existing one that others can read (made by an earlier version, which used
+        the umask) is made private when this user owns it; otherwise it is only reported. The
+        user's FILE is never touched here."""
+        data_dir = self.settings.data_dir
+        try:
+            data_dir.mkdir(parents=True, mode=0o700)
+            return
+        except FileExistsError:
+            if not data_dir.is_dir():
+                raise
+        if os.name != "posix":
+            return
+        st = data_dir.stat()
+        mode = stat.S_IMODE(st.st_mode)
+        if not mode & 0o077:
+            return
+        if st.st_uid == os.getuid():
+            try:
+                os.chmod(data_dir, mode & 0o700)
+                log.warning("the data dir %s could be read by other users (mode %o): made it private (%o)",
+                            data_dir, mode, mode & 0o700)
+                return
+            except OSError as exc:
+                log.warning("cannot make the data dir %s private: %s", data_dir, exc.strerror)
+        log.warning("the data dir %s can be read by other users (mode %o): chmod 700 %s", data_dir, mode, data_dir)
 
     async def _start_flows(self, flows_file: Path | None) -> bool:
         data: Any = None
@@ -148,9 +180,23 @@ class Application:
 
     async def _load_credentials(self, flows_file: Path) -> bool:
         """Import Node-RED's `<flows>_cred.json` beside FILE into the encrypted store, so the
-        secrets are there for later runs without FILE (and never copied in clear)."""
+        secrets are there for later runs without FILE (and never copied in clear).
+
+        Only when the file differs from the one imported last (its SHA-256 is kept in the
+        store): credentials changed through the API since are not written back to the file, so
+        importing the same file again at every start would undo them (a rotated password
+        would come back). A changed file is a deliberate update, and wins."""
         cred_file = credentials_path(flows_file)
         if not cred_file.exists():
+            return True
+        store = self.security.credentials
+        try:
+            digest = hashlib.sha256(cred_file.read_bytes()).hexdigest().encode("ascii")
+        except OSError as exc:
+            log.error("cannot read %s: %s", cred_file, exc.strerror)
+            return False
+        if store.is_open and await store.get_meta(CRED_FILE_DIGEST) == digest:
+            log.info("%s is unchanged since it was imported: keeping the stored credentials", cred_file)
             return True
         try:
             imported = load_credentials(cred_file, self.settings.credential_secret)
@@ -159,10 +205,13 @@ class Application:
             return False
         for nid, values in imported.items():
             merged = {**self.engine.credentials.get(nid, {}), **values}
-            if self.security.credentials.is_open:
-                await self.security.credentials.put(nid, merged)
+            if store.is_open:
+                await store.put(nid, merged)
             self.engine.credentials[nid] = merged
-        log.info("imported credentials for %d nodes from %s", len(imported), cred_file)
+        if store.is_open:
+            await store.set_meta(CRED_FILE_DIGEST, digest)
+        log.info("imported credentials for %d nodes from %s (new or changed since the last import)",
+                 len(imported), cred_file)
         return True
 
     async def _start_server(self) -> bool:
@@ -206,28 +255,47 @@ class Application:
         return rev
 
     async def _deploy(self, data: Any, author: str, mode: str, boot: bool) -> str | None:
-        data = await self._take_credentials(data)
+        async with self._deploy_lock:
+            return await self._deploy_locked(data, author, mode, boot)
+
+    async def _deploy_locked(self, data: Any, author: str, mode: str, boot: bool) -> str | None:
+        data, new_credentials = self._split_credentials(data)
         doc, issues = self.engine.validate(data)
         errors = errors_only(issues) if doc is not None else issues
         if errors:
-            raise FlowValidationError(errors)
+            raise FlowValidationError(errors)  # nothing deployed: the credentials were not touched
         rev = document_rev(data)
         if boot or rev != self.active_rev:
             revision = await self.revisions.add(data, author, self.active_rev)
         else:
             revision = None
+        # The nodes read their credentials when they are made: the new ones are in the engine's
+        # map for this deploy only, until it succeeds; they reach the store after that.
+        if new_credentials and self.security.credentials.is_open:
+            await self.security.credentials.ensure_key()  # a missing or unusable key fails before the deploy
+        previous_credentials = dict(self.engine.credentials)
+        previous_nodes = dict(self.engine.nodes)
+        self.engine.credentials.update(new_credentials)
         self._deploying = True
         try:
-            await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full",
-                                     validated=(doc, issues))
-        except FlowValidationError as exc:
-            if revision is not None:
-                await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])
+            try:
+                await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full",
+                                         validated=(doc, issues))
+            except FlowValidationError as exc:
+                if revision is not None:
+                    await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])
+                raise
+        except BaseException as exc:
+            self.engine.credentials.clear()
+            self.engine.credentials.update(previous_credentials)
+            if isinstance(exc, Exception):  # not when cancelled
+                await self._restart_with_restored_credentials(previous_nodes, set(new_credentials))
             raise
         finally:
             self._deploying = False
         if revision is not None:
             await self.revisions.activate(revision)
+        await self._commit_credentials(data, new_credentials)
         self.active_rev = rev
         self.safe_mode = False
         self._write_back(data, to_file=not boot)  # a boot deploy leaves the user's FILE as it is
@@ -235,26 +303,62 @@ class Application:
                                                     "nodes": len(self.engine.nodes)})
         return rev
 
-    async def _take_credentials(self, data: Any) -> Any:
+    def _split_credentials(self, data: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
         """Node-RED's admin API carries secrets in a `credentials` object on a node: they are
-        moved to the encrypted store and never kept in the flows, revisions or exports.
+        taken out of the flows (never kept in the flows, revisions or exports) and returned by
+        node id, merged over the current ones, to be stored once the deploy succeeded.
         `__PWRD__` (Node-RED's placeholder for "unchanged") keeps the stored value."""
         if not isinstance(data, list) or not any(isinstance(n, dict) and "credentials" in n for n in data):
-            return data
+            return data, {}
         cleaned: list = []
+        taken: dict[str, dict[str, Any]] = {}
         for node in data:
             if isinstance(node, dict) and "credentials" in node:
                 creds = node["credentials"]
                 node = {k: v for k, v in node.items() if k != "credentials"}
                 nid = node.get("id")
                 if isinstance(creds, dict) and isinstance(nid, str):
-                    merged = dict(self.engine.credentials.get(nid, {}))
+                    merged = dict(taken.get(nid) or self.engine.credentials.get(nid, {}))
                     merged.update({k: v for k, v in creds.items() if v != "__PWRD__"})
-                    if self.security.credentials.is_open:
-                        await self.security.credentials.put(nid, merged)
-                    self.engine.credentials[nid] = merged
+                    taken[nid] = merged
             cleaned.append(node)
-        return cleaned
+        return cleaned, taken
+
+    async def _commit_credentials(self, data: list, new_credentials: dict[str, dict[str, Any]]) -> None:
+        """After a successful deploy: store the deploy's credentials, and forget those of every
+        node that is no longer in the flows (as Node-RED's credentials.clean does), so that a
+        later node given the same id does not inherit them."""
+        store = self.security.credentials
+        for nid, values in new_credentials.items():
+            if store.is_open:
+                await store.put(nid, values)
+        deployed = {n["id"] for n in data if isinstance(n, dict) and isinstance(n.get("id"), str)}
+        stale = set(self.engine.credentials) - deployed
+        if store.is_open:
+            stale |= await store.node_ids() - deployed
+        for nid in sorted(stale):
+            self.engine.credentials.pop(nid, None)
+            if store.is_open:
+                await store.delete(nid)
+        if stale:
+            log.info("removed the stored credentials of %d nodes that are no longer deployed", len(stale))
+
+    async def _restart_with_restored_credentials(self, previous_nodes: dict[str, Any], changed: set[str]) -> None:
+        """A failed engine deploy restarts the previous flows itself, before the credentials map
+        is restored: a node it made again, whose credentials the failed deploy had changed, is
+        running with them. Start the flows again, so every node has the kept credentials."""
+        if not changed or self.engine.document is None:
+            return
+        remade = [n for nid, n in self.engine.nodes.items()
+                  if n is not previous_nodes.get(nid) and (nid in changed or n.alias in changed)]
+        if not remade:
+            return
+        log.warning("restarting the previous flows so that %d nodes drop the credentials of the failed deploy",
+                    len(remade))
+        try:
+            await self.engine.deploy(self.engine.document.raw, mode="full")
+        except Exception as exc:
+            log.error("could not restart the previous flows with their credentials: %s", exc)
 
     async def reload(self, author: str) -> str | None:
         """Node-RED's `reload` deploy: start the stored flows again."""
@@ -269,10 +373,16 @@ class Application:
         paths = [self.flows_path] + ([self.flows_file] if to_file and self.flows_file is not None else [])
         for path in paths:
             try:
-                if path.exists() and path.read_text(encoding="utf-8") == text:
+                exists = path.exists()
+                if exists and path.read_text(encoding="utf-8") == text:
                     continue
+                # The data dir's copy is private (0600); the user's FILE keeps the mode it has.
+                mode = 0o600 if path == self.flows_path else (stat.S_IMODE(path.stat().st_mode) if exists else None)
                 tmp = path.with_name(f".{path.name}.tmp")
-                with open(tmp, "w", encoding="utf-8") as fh:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 if mode is None else mode)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    if mode is not None and os.name == "posix":
+                        os.fchmod(fh.fileno(), mode)  # also when a stale temp file was left behind
                     fh.write(text)
                     fh.flush()
                     os.fsync(fh.fileno())

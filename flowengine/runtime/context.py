@@ -17,6 +17,7 @@ from typing import Any
 from .. import msgpath
 from ..jsvalue import UNDEFINED, js_json_dumps, json_loads
 from ..message import clone_message
+from ..storage.db import create_private
 
 log = logging.getLogger("flowengine.context")
 
@@ -65,7 +66,8 @@ class SqliteStore(MemoryStore):
     async def open(self) -> None:
         import aiosqlite
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        create_private(self.path)  # 0600 before SQLite creates it (and so its -wal/-shm) with the umask
         self._db = await aiosqlite.connect(self.path)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=FULL")

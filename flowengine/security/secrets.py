@@ -185,6 +185,10 @@ class CredentialStore(SqliteFile):
             self._box = box
         return self._box
 
+    async def ensure_key(self) -> None:
+        """Load (or create) the key now, so that a later put() does not fail on it."""
+        await self._cipher()
+
     async def put(self, node_id: str, values: dict[str, Any]) -> None:
         """Replace the credentials of one node (JSON values; an empty dict deletes them)."""
         box = await self._cipher()
@@ -205,6 +209,25 @@ class CredentialStore(SqliteFile):
             out.setdefault(node_id, {})[field] = json.loads(box.decrypt(bytes(blob), _aad(node_id, field)))
         return out
 
+    async def node_ids(self) -> set[str]:
+        """The ids of the nodes that have stored credentials (nothing is decrypted)."""
+        async with self._db.execute("SELECT DISTINCT node_id FROM credentials") as cur:
+            return {row[0] for row in await cur.fetchall()}
+
     async def delete(self, node_id: str) -> None:
         await self._db.execute("DELETE FROM credentials WHERE node_id = ?", (node_id,))
+        await self._db.commit()
+
+    async def get_meta(self, key: str) -> bytes | None:
+        """A bookkeeping value kept beside the credentials (not encrypted: never a secret)."""
+        if key == "check":
+            raise ValueError("'check' is the key check value, not a meta entry")
+        async with self._db.execute("SELECT value FROM secret_meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return bytes(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: bytes) -> None:
+        if key == "check":
+            raise ValueError("'check' is the key check value, not a meta entry")
+        await self._db.execute("INSERT OR REPLACE INTO secret_meta (key, value) VALUES (?, ?)", (key, value))
         await self._db.commit()

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+
+
+def create_private(path: Path) -> None:
+    """Create `path` empty with mode 0600 unless it exists, before SQLite opens it: SQLite
+    would create it with the umask (0644), and gives its -wal and -shm files the main file's
+    mode. An existing file keeps its mode."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 class SqliteFile:
@@ -19,7 +31,8 @@ class SqliteFile:
     async def connect(self) -> None:
         import aiosqlite  # deferred: opened once at start
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        create_private(self.path)
         self._db = await aiosqlite.connect(self.path)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=FULL")
