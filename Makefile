@@ -7,7 +7,14 @@ BIN      := $(VENV)/bin
 FLOWS    ?= flows/smart-farm.json
 RUN_ARGS ?=
 
-.PHONY: setup run test test-all lint system-deps test-deps conformance bench clean
+.PHONY: setup run test test-all lint system-deps test-deps conformance bench clean editor
+
+# The browser editor: built into flowengine/editor_dist (not committed) when its sources change.
+EDITOR_OUT  := flowengine/editor_dist/index.html
+EDITOR_SRC  := $(shell find web_editor/src web_editor/public web_editor/index.html web_editor/vite.config.ts web_editor/tsconfig.json \
+                 web_editor/package.json -type f 2>/dev/null)
+EDITOR_DEPS := web_editor/node_modules/.package-lock.json
+WITH_NODE   := PATH="$$($(CURDIR)/scripts/ensure-node.sh):$$PATH"
 
 # The venv is rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -20,13 +27,24 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed
+$(EDITOR_DEPS): web_editor/package-lock.json
+	cd web_editor && $(WITH_NODE) npm ci --no-audit --no-fund
+	touch $@
+
+$(EDITOR_OUT): $(EDITOR_DEPS) $(EDITOR_SRC)
+	cd web_editor && $(WITH_NODE) npm run build
+
+editor: $(EDITOR_OUT)
+
+setup: $(EDITOR_OUT) $(BIN)/.installed
 
 run: setup
 	$(BIN)/flowengine run $(FLOWS) $(RUN_ARGS)
 
+# mosquitto for the MQTT tests, chromium for the editor's end-to-end tests (Playwright drives
+# Debian's /usr/bin/chromium; it never downloads a browser).
 test-deps:
-	./scripts/ensure-debian-packages.sh mosquitto
+	./scripts/ensure-debian-packages.sh mosquitto chromium
 
 lint: setup
 	$(BIN)/ruff check flowengine nodes tests
@@ -48,4 +66,4 @@ bench: setup test-deps
 	./scripts/bench.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache flowengine/editor_dist web_editor/node_modules .tools

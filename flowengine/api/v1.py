@@ -118,12 +118,18 @@ async def events(ws: WebSocket) -> None:
     loop = asyncio.get_running_loop()
     next_check = next_ping = loop.time()
     generation = rights_generation(ws)
+    # The client never sends anything we need, but reading is how a close is noticed: without it
+    # an idle stream would hold the server's shutdown until uvicorn's timeout.
+    closed = asyncio.Event()
+    reader = asyncio.create_task(_until_closed(ws, closed, sub))
     try:
-        while True:
+        while not closed.is_set():
             try:
                 event = await sub.get(timeout=RECHECK_SECONDS)
             except TimeoutError:
                 event = None
+            if closed.is_set():
+                return
             now = loop.time()
             if now >= next_check or rights_generation(ws) != generation:  # before anything is sent
                 generation = rights_generation(ws)
@@ -144,6 +150,21 @@ async def events(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         return  # the client went away: nothing to clean up beyond the subscription
     finally:
+        reader.cancel()
         sub.close()
         with contextlib.suppress(Exception):
             await ws.close()
+
+
+async def _until_closed(ws: WebSocket, closed: asyncio.Event, sub: Any) -> None:
+    """Read (and ignore) what the client sends until it disconnects; then wake the sender."""
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the connection is gone either way
+    finally:
+        closed.set()
+        sub.wake()

@@ -32,14 +32,21 @@ class Subscription:
     def get_nowait(self) -> dict | None:
         return self._items.popleft() if self._items else None
 
-    async def get(self, timeout: float | None = None) -> dict:
-        while not self._items:
+    async def get(self, timeout: float | None = None) -> dict | None:
+        """The next event; None when woken by wake() with nothing queued."""
+        if not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await asyncio.wait_for(self._waiter, timeout)
             finally:
                 self._waiter = None
-        return self._items.popleft()
+        return self._items.popleft() if self._items else None
+
+    def wake(self) -> None:
+        """Make a waiting get() return now (e.g. its consumer went away)."""
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
     def drain(self) -> list[dict]:
         out = list(self._items)

@@ -68,6 +68,7 @@ class LinkIn(Node):
     color = "#dddddd"
     icon = "link-in"
     category = "common"
+    inputs = 0  # it receives from link out / link call nodes, never by a wire
     Config = LinkConfig
     help = "Receives from link out / link call nodes, on any flow."
 
@@ -77,6 +78,7 @@ class LinkOut(Node):
     color = "#dddddd"
     icon = "link-out"
     category = "common"
+    outputs = 0  # it sends to link in nodes, never by a wire
     Config = LinkConfig
     help = "Sends to link in nodes (mode link) or back to the link call that sent the message (mode return)."
 
