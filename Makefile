@@ -7,7 +7,7 @@ BIN      := $(VENV)/bin
 FLOWS    ?= flows/smart-farm.json
 RUN_ARGS ?=
 
-.PHONY: setup run test test-all lint system-deps test-deps conformance bench clean editor
+.PHONY: setup run test test-all lint system-deps test-deps conformance bench clean editor screenshots
 
 # The browser editor: built into flowengine/editor_dist (not committed) when its sources change.
 EDITOR_OUT  := flowengine/editor_dist/index.html
@@ -64,6 +64,10 @@ conformance: setup test-deps
 
 bench: setup test-deps
 	./scripts/bench.sh
+
+# The README's pictures, taken by the e2e test from the smart-farm demo in the real editor.
+screenshots: setup test-deps
+	FLOWENGINE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache flowengine/editor_dist web_editor/node_modules .tools

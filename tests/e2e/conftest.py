@@ -26,9 +26,14 @@ EDITOR_DIST = Path(__file__).resolve().parents[2] / "flowengine" / "editor_dist"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
+    """Mark the browser tests and run them last: Playwright's sync API keeps an event loop running
+    in the main thread while its browser is open, and pytest-asyncio cannot start async tests
+    after that."""
+    browser_tests = [item for item in items if "tests/e2e/" in str(item.fspath)]
+    for item in browser_tests:
+        item.add_marker(pytest.mark.e2e)
+    others = [item for item in items if "tests/e2e/" not in str(item.fspath)]
+    items[:] = others + browser_tests
 
 
 @pytest.fixture(scope="session")

@@ -276,3 +276,38 @@ def test_mqtt_topic_wildcards_are_checked_inline(engine_factory: Any, open_edito
     # The broker select offers the config node by its fallback label, plus "add new".
     options = field(panel, "broker").locator("option").all_inner_texts()
     assert "mqtt-broker b1" in options and any(o.startswith("add new") for o in options)
+
+
+def test_add_new_config_node_opens_its_panel_on_top_and_keeps_the_node_edits(engine_factory: Any,
+                                                                            open_editor: Any) -> None:
+    old_broker = {"id": "b0", "type": "mqtt-broker", "name": "old", "broker": "127.0.0.1", "port": "1"}  # nobody there
+    page = open_editor(engine_factory([tab("t1"), old_broker,
+                                       {"id": "m1", "type": "mqtt in", "z": "t1", "name": "sensors", "topic": "farm/#",
+                                        "qos": "0", "datatype": "auto", "broker": "b0", "x": 120, "y": 80,
+                                        "wires": [[]]}]))
+    panel = open_panel(page, "m1")
+    field(panel, "topic").locator("input").fill("farm/+/soil")  # an unsaved edit on the node
+    select = field(panel, "broker").locator("select")
+    add_new = select.locator("option", has_text="add new").get_attribute("value")
+    select.select_option(add_new)
+    child = page.get_by_test_id("config-node-panel")
+    child.wait_for()
+    assert page.locator(PANEL).count() == 2  # the node's panel waits underneath, hidden
+    child.locator('[data-field="broker"] input').fill("greenhouse.local")
+    child.get_by_test_id("node-editor-done").click()
+    child.wait_for(state="detached")
+    panel = page.locator(PANEL)
+    assert field(panel, "topic").locator("input").input_value() == "farm/+/soil"  # still there
+    broker_id = field(panel, "broker").locator("select").input_value()
+    assert broker_id not in ("", "b0")  # the new one is selected
+    apply(page)
+    document = state(page, "s.doc")
+    broker = by_id(document)[broker_id]
+    assert broker["type"] == "mqtt-broker" and broker["broker"] == "greenhouse.local"
+    mqtt_in = by_id(document)["m1"]
+    assert mqtt_in["broker"] == broker_id and mqtt_in["topic"] == "farm/+/soil"
+    # The pencil opens the chosen config node again.
+    panel = open_panel(page, "m1")
+    field(panel, "broker").get_by_test_id("edit-config-node").click()
+    assert page.get_by_test_id("config-node-panel").locator('[data-field="broker"] input').input_value() == \
+        "greenhouse.local"

@@ -17,6 +17,7 @@ export interface NodeEditorPanelProps {
   onCancel(): void;
   onDelete?(): void;
   onAddConfigNode?(type: string): FlowNode | void;
+  onEditConfigNode?(id: string): void;
 }
 
 export function NodeEditorPanel(props: NodeEditorPanelProps): JSX.Element {

@@ -26,6 +26,7 @@ interface Props {
   onCancel(): void;
   onDelete?(): void;
   onAddConfigNode?(type: string): FlowNode | void;
+  onEditConfigNode?(id: string): void;
 }
 
 const fields = { [LEAF_FIELD]: NodeFormField };
@@ -55,7 +56,7 @@ function dropStale(tree: ErrorTree, base: JsonObject, current: JsonObject, path:
 }
 
 export function SchemaNodeForm(props: Props): JSX.Element {
-  const { node, typeDef, spec, configNodes, problems, onApply, onCancel, onDelete, onAddConfigNode } = props;
+  const { node, typeDef, spec, configNodes, problems, onApply, onCancel, onDelete, onAddConfigNode, onEditConfigNode } = props;
   const schema = useMemo<RJSFSchema>(() => objectSchema(spec.root), [spec]);
   const uiSchema = useMemo(() => rootUi(spec.root), [spec]);
   // The panel is keyed by node id, so this is the node as it was when the panel opened.
@@ -86,8 +87,8 @@ export function SchemaNodeForm(props: Props): JSX.Element {
   }, [armed]);
 
   const context = useMemo<NodeFormContext>(
-    () => ({ nodeType: node.type, configNodes, addConfigNode: onAddConfigNode }),
-    [node.type, configNodes, onAddConfigNode],
+    () => ({ nodeType: node.type, configNodes, addConfigNode: onAddConfigNode, editConfigNode: onEditConfigNode }),
+    [node.type, configNodes, onAddConfigNode, onEditConfigNode],
   );
   const placed = useMemo(() => placeProblems(problems, spec, node.id), [problems, spec, node.id]);
   const extraErrors = useMemo(() => {

@@ -5,4 +5,6 @@ export interface NodeFormContext {
   nodeType: string;
   configNodes: FlowNode[];
   addConfigNode?: (type: string) => FlowNode | void;
+  /** Open a config node's own panel above this one (this form keeps its unsaved edits). */
+  editConfigNode?: (id: string) => void;
 }

@@ -1,5 +1,5 @@
 // Hosts the node editing panel (form/NodeEditorPanel) for the node being edited.
-import { useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { NodeEditorPanel } from "../form/NodeEditorPanel";
 import { byId, isConfigNode } from "../store/docIndex";
 import { addConfigNode, applyNodeEdit } from "../store/edits";
@@ -19,6 +19,11 @@ export function EditorPanelHost() {
   const index = byId(doc);
   const node = editing ? index.get(editing) : undefined;
   const configNodes = useMemo(() => doc.filter(isConfigNode), [doc]);
+  // A config node opened from a field of this node's form: its panel goes on top, and this one
+  // stays mounted underneath so its unsaved edits survive.
+  const [child, setChild] = useState<string | null>(null);
+  useEffect(() => setChild(null), [editing]);
+  const childNode = child ? index.get(child) : undefined;
   if (!node) return null;
   const typeDef = types.get(node.type) ?? syntheticType(node, index);
   const close = () => setState({ editing: null });
@@ -29,6 +34,21 @@ export function EditorPanelHost() {
   };
   return (
     <div className="fe-panel-host" data-testid="node-panel" data-node-id={node.id}>
+      {childNode && (
+        <div className="fe-panel-stacked" data-testid="config-node-panel" data-node-id={childNode.id}>
+          <NodeEditorPanel
+            key={`child:${childNode.id}`}
+            node={childNode}
+            typeDef={types.get(childNode.type) ?? syntheticType(childNode, index)}
+            configNodes={configNodes}
+            problems={getState().problemsByNode.get(childNode.id) ?? NO_PROBLEMS}
+            onApply={(updated) => { applyNodeEdit(updated); setChild(null); }}
+            onCancel={() => setChild(null)}
+            onAddConfigNode={addConfigNode}
+          />
+        </div>
+      )}
+      <div className="fe-panel-under" style={childNode ? { display: "none" } : undefined}>
       <NodeEditorPanel
         key={node.id}
         node={node}
@@ -39,7 +59,9 @@ export function EditorPanelHost() {
         onCancel={close}
         onDelete={onDelete}
         onAddConfigNode={addConfigNode}
+        onEditConfigNode={setChild}
       />
+      </div>
     </div>
   );
 }

@@ -19,8 +19,9 @@ export function NodeRefSelect(p: LeafProps): JSX.Element {
   const value = typeof p.value === "string" ? p.value : "";
   const missing = value !== "" && !candidates.some((n) => n.id === value);
   const add = p.context.addConfigNode;
+  const editConfig = p.context.editConfigNode;
 
-  return (
+  const select = (
     <select
       id={p.id}
       className="nf-input nf-select"
@@ -38,6 +39,7 @@ export function NodeRefSelect(p: LeafProps): JSX.Element {
         if (created) {
           setAdded((list) => [...list, created]);
           p.onChange(created.id);
+          editConfig?.(created.id); // a new broker/TLS node needs its settings first, as in Node-RED
         }
       }}
     >
@@ -50,5 +52,16 @@ export function NodeRefSelect(p: LeafProps): JSX.Element {
       ))}
       {add && <option value={ADD}>{`add new ${refType}…`}</option>}
     </select>
+  );
+  if (!editConfig) return select;
+  return (
+    <span className="nf-ref">
+      {select}
+      <button type="button" className="nf-btn nf-ref-edit" disabled={p.disabled || value === "" || missing}
+              title={`Edit this ${refType}`} aria-label={`Edit this ${refType}`} data-testid="edit-config-node"
+              onClick={() => editConfig(value)}>
+        ✎
+      </button>
+    </span>
   );
 }
