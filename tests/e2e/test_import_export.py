@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_core_support import state, wait_state
 
 DATA = Path(__file__).parent / "data" / "nodered-greenhouse-export.json"
 EXPORT: list[dict[str, Any]] = json.loads(DATA.read_text())
@@ -23,18 +24,6 @@ GROUP = "a7d2e4b19c3f5086"
 BROKER = "8e0a2c4d6f1b3579"
 MQTT_IN = "1d3f5b7a9c0e2468"
 
-STATE = (
-    "(() => { const st = window.__flowengine.store; return typeof st.getState === 'function' ? st.getState() : st; })()"
-)
-
-
-def state(page: Any, expr: str) -> Any:
-    """Evaluates `expr` with `s` bound to the editor store's state."""
-    return page.evaluate(f"() => {{ const s = {STATE}; return {expr}; }}")
-
-
-def wait_state(page: Any, expr: str) -> None:
-    page.wait_for_function(f"() => {{ const s = {STATE}; return {expr}; }}")
 
 
 def editor_doc(page: Any) -> list[dict[str, Any]]:

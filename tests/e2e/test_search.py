@@ -7,18 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-STATE = (
-    "(() => { const st = window.__flowengine.store; return typeof st.getState === 'function' ? st.getState() : st; })()"
-)
-
-
-def state(page: Any, expr: str) -> Any:
-    return page.evaluate(f"() => {{ const s = {STATE}; return {expr}; }}")
-
-
-def wait_state(page: Any, expr: str) -> None:
-    page.wait_for_function(f"() => {{ const s = {STATE}; return {expr}; }}")
-
+from test_core_support import state, wait_state
 
 FLOWS: list[dict[str, Any]] = [
     {"id": "tab1", "type": "tab", "label": "Field", "disabled": False, "info": "", "env": []},

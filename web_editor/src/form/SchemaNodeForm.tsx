@@ -4,7 +4,6 @@ import Form from "@rjsf/core";
 import type { IChangeEvent } from "@rjsf/core";
 import type { RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
-import type { FlowNode, NodeTypeDef, Problem } from "../types";
 import type { NodeFormContext } from "./context";
 import { CredentialsSection } from "./CredentialsSection";
 import { deepEqual, fillDefaults, formDataToNode, isPlainObject, nodeToFormData, type JsonObject } from "./convert";
@@ -13,20 +12,12 @@ import { NodeFormField } from "./NodeFormField";
 import { PanelShell } from "./PanelShell";
 import { asErrorSchema, countErrors, mergeErrorTrees, placeProblems, type ErrorTree } from "./problems";
 import type { FormSpec } from "./spec";
+import type { NodeEditorPanelProps } from "./NodeEditorPanel";
 import { nodeFormTemplates } from "./templates";
 import { validateFormData } from "./validate";
 
-interface Props {
-  node: FlowNode;
-  typeDef: NodeTypeDef | undefined;
+interface Props extends NodeEditorPanelProps {
   spec: FormSpec;
-  configNodes: FlowNode[];
-  problems: Problem[];
-  onApply(updated: FlowNode): void;
-  onCancel(): void;
-  onDelete?(): void;
-  onAddConfigNode?(type: string): FlowNode | void;
-  onEditConfigNode?(id: string): void;
 }
 
 const fields = { [LEAF_FIELD]: NodeFormField };
