@@ -7,9 +7,13 @@ export interface EventStreamHandlers {
   /** The socket is (re)connected: a good moment to refresh state that frames may have missed. */
   onOpen(): void;
   onClose(): void;
+  /** Frames were dropped because too many piled up between two batches (`count` of them). */
+  onDropped?(count: number): void;
 }
 
 const FLUSH_MS = 50;
+/** At most this many frames wait for a batch; older ones are dropped (and counted). */
+export const MAX_PENDING = 2000;
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
 
@@ -26,12 +30,25 @@ export function connectEvents(handlers: EventStreamHandlers): () => void {
   let retryTimer: number | undefined;
   let flushTimer: number | undefined;
   let pending: EventFrame[] = [];
+  let dropped = 0;
+
+  // Keep the newest MAX_PENDING frames. Timers of a background tab are throttled, so a chatty
+  // flow could otherwise pile up frames without limit before the next batch.
+  const trim = () => {
+    if (pending.length <= MAX_PENDING) return;
+    dropped += pending.length - MAX_PENDING;
+    pending = pending.slice(pending.length - MAX_PENDING);
+  };
 
   const flush = () => {
     flushTimer = undefined;
+    trim();
     const frames = pending;
+    const lost = dropped;
     pending = [];
+    dropped = 0;
     if (frames.length) handlers.onFrames(frames);
+    if (lost) handlers.onDropped?.(lost);
   };
 
   const open = () => {
@@ -47,6 +64,7 @@ export function connectEvents(handlers: EventStreamHandlers): () => void {
         const frame = JSON.parse(String(ev.data)) as EventFrame;
         if (frame.type === "ping") return;
         pending.push(frame);
+        if (pending.length >= 2 * MAX_PENDING) trim(); // trimmed in steps: O(1) per frame
         if (flushTimer === undefined) flushTimer = window.setTimeout(flush, FLUSH_MS);
       } catch {
         // A frame that is not JSON is a server bug; dropping it keeps the stream alive.

@@ -5,6 +5,7 @@ import "./styles/app.css";
 import "./styles/canvas.css";
 import "./styles/panels.css";
 import { App } from "./app/App";
+import { installUnloadGuard } from "./app/unloadGuard";
 import { getState, useEditor } from "./store/editorStore";
 
 // Tests and benchmarks drive the editor through this handle: `ready` turns true once the
@@ -20,6 +21,8 @@ window.__flowengine = {
   },
   store: useEditor,
 };
+
+installUnloadGuard();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -16,20 +16,35 @@ function isTyping(target: EventTarget | null): boolean {
   return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
 }
 
+/**
+ * Whether a form control has the user's attention. Chrome sends clipboard events from a focused
+ * control that is not editable (a <select>) to <body>, so the focused element is checked too.
+ */
+function inField(ev: Event): boolean {
+  return isTyping(ev.target) || isTyping(document.activeElement);
+}
+
 /** Keys only act on the canvas when no dialog or panel has the user's attention. */
 function canvasHasFocus(ev: Event): boolean {
   const s = getState();
-  return s.authPhase === "ready" && !isTyping(ev.target) && s.dialog !== "import" && s.dialog !== "export"
+  return s.authPhase === "ready" && !inField(ev) && s.dialog !== "import" && s.dialog !== "export"
     && s.dialog !== "search" && s.dialog !== "conflict" && s.editing === null;
+}
+
+/** The event's key in lower case; synthetic `keydown` events (autofill) may carry none. */
+function keyOf(ev: KeyboardEvent): string {
+  return typeof ev.key === "string" ? ev.key.toLowerCase() : "";
 }
 
 let pendingPaste: number | undefined;
 
 function onKeyDown(ev: KeyboardEvent): void {
   const mod = ev.ctrlKey || ev.metaKey;
-  const key = ev.key.toLowerCase();
-  // Deploy, search, import and export work from anywhere but text fields.
-  if (mod && !isTyping(ev.target) && getState().authPhase === "ready") {
+  const key = keyOf(ev);
+  if (!key) return;
+  // Deploy, search, import and export work from anywhere but form fields, and not while the node
+  // panel is open: it would close and lose its unsaved edits (or deploy without them).
+  if (mod && !inField(ev) && getState().authPhase === "ready" && getState().editing === null) {
     if (key === "d") { ev.preventDefault(); void deploy(); return; }
     if (key === "f") { ev.preventDefault(); setState({ dialog: "search", editing: null }); return; }
     if (key === "i") { ev.preventDefault(); setState({ dialog: "import", editing: null }); return; }
@@ -86,7 +101,7 @@ function onCut(ev: ClipboardEvent): void {
 
 function onKeyUp(ev: KeyboardEvent): void {
   // Ctrl+X without a cut event: remove the nodes copied on keydown.
-  if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "x" && canvasHasFocus(ev) && Date.now() - cutHandled > 500) {
+  if ((ev.ctrlKey || ev.metaKey) && keyOf(ev) === "x" && canvasHasFocus(ev) && Date.now() - cutHandled > 500) {
     if (getState().selection.size) cutSelection();
   }
 }

@@ -6,7 +6,8 @@ import {
   type Connection, type EdgeChange, type NodeChange, type Viewport,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, type DragEvent } from "react";
-import { mergeImport, parseImport } from "../io/importExport";
+import { droppedKeysNote, mergeImport, parseImportChecked } from "../io/importExport";
+import { openEditor } from "../panel/panelGuard";
 import { deriveEdges, deriveNodes, type EditorNode } from "../store/derive";
 import { byId } from "../store/docIndex";
 import { addNodeAt, commitDrag, connectPorts, dragWithMembers } from "../store/edits";
@@ -65,7 +66,7 @@ function isValidConnection(c: Connection | { source: string; target: string; sou
 
 function onNodeDoubleClick(_: unknown, node: EditorNode): void {
   if (node.type === "sfport") return;
-  setState({ editing: node.id });
+  openEditor(node.id);
 }
 
 const viewports = new Map<string, Viewport>();
@@ -191,11 +192,12 @@ function minimapColor(n: EditorNode): string {
 /** A file dropped on the canvas is imported into the current tab. */
 async function importFile(file: File): Promise<void> {
   try {
-    const incoming = parseImport(await file.text());
+    const { nodes: incoming, dropped } = parseImportChecked(await file.text());
     const s = getState();
     const merged = mergeImport(s.doc, incoming, { target: "current-tab", currentTabId: s.activeTab, palette: s.palette });
     commit(merged.doc, { tab: merged.tabId, selection: merged.addedIds });
-    toast(`Imported ${merged.addedIds.length} node${merged.addedIds.length === 1 ? "" : "s"} from ${file.name}`);
+    toast(`Imported ${merged.addedIds.length} node${merged.addedIds.length === 1 ? "" : "s"} from ${file.name}`
+      + (dropped ? `; ${droppedKeysNote(dropped)}` : ""));
   } catch (err) {
     toast(`Import failed: ${err instanceof Error ? err.message : String(err)}`, "error", 6000);
   }

@@ -5,7 +5,7 @@ import { memo } from "react";
 import type { FlowNodeData, GroupData, PortData } from "../store/derive";
 import { useEditor } from "../store/editorStore";
 import { outputPortY } from "../store/geometry";
-import { isImageIcon } from "../store/looks";
+import { isImageIcon, safeColor } from "../store/looks";
 import { InjectButton, ModifiedDot, StatusBadge } from "./NodeBadges";
 
 const NO_PROBLEMS: never[] = [];
@@ -108,14 +108,16 @@ interface GroupStyle {
 export const GroupView = memo(function GroupView({ data, selected, width, height }: NodeProps<Node<GroupData, "group">>) {
   const style = (data.node.style ?? {}) as GroupStyle;
   const showLabel = style.label !== false;
+  // Colours come from the flow: only colour syntax reaches the inline style (never `url(...)`).
+  const fill = safeColor(style.fill);
   return (
     <div className={`fe-group${selected ? " fe-selected" : ""}`} data-testid="group"
       style={{
         width, height,
-        borderColor: style.stroke ?? undefined,
-        background: style.fill ? withOpacity(style.fill, Number(style["fill-opacity"] ?? 0.5)) : undefined,
+        borderColor: safeColor(style.stroke),
+        background: fill ? withOpacity(fill, Number(style["fill-opacity"] ?? 0.5)) : undefined,
       }}>
-      {showLabel && data.label ? <div className="fe-group-label" style={{ color: style.color }}>{data.label}</div> : null}
+      {showLabel && data.label ? <div className="fe-group-label" style={{ color: safeColor(style.color) }}>{data.label}</div> : null}
     </div>
   );
 });

@@ -1,6 +1,7 @@
 // Bring a node into view: show its tab (or subflow), select it, centre the view on it.
 import { byId } from "../store/docIndex";
 import { rectOf, shapeContext } from "../store/derive";
+import { openEditor, panelHasChanges } from "../panel/panelGuard";
 import { getState, setState, toast } from "../store/editorStore";
 import { openSubflow, showTab } from "../store/tabs";
 import { canvasApi } from "./canvasApi";
@@ -14,9 +15,14 @@ export function revealNode(id: string): void {
   }
   if (node.type === "tab" || node.type === "subflow" || typeof node.z !== "string") {
     // Tabs, subflows and config nodes have no place on a canvas: open their properties.
+    // An open panel with unapplied edits stays (openEditor says why).
+    if (getState().editing !== node.id && panelHasChanges()) {
+      openEditor(node.id);
+      return;
+    }
     if (node.type === "tab") showTab(node.id);
     if (node.type === "subflow") openSubflow(node.id);
-    setState({ editing: node.id });
+    openEditor(node.id);
     return;
   }
   const container = byId(s.doc).get(node.z);

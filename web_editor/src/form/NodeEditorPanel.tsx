@@ -18,6 +18,8 @@ export interface NodeEditorPanelProps {
   onDelete?(): void;
   onAddConfigNode?(type: string): FlowNode | void;
   onEditConfigNode?(id: string): void;
+  /** Whether the form now differs from what it showed first (reported on every change). */
+  onDirtyChange?(dirty: boolean): void;
 }
 
 export function NodeEditorPanel(props: NodeEditorPanelProps): JSX.Element {
@@ -26,7 +28,13 @@ export function NodeEditorPanel(props: NodeEditorPanelProps): JSX.Element {
   const spec = specFor(node, typeDef);
   // Keyed by node id: opening another node starts a fresh form, re-renders of this one keep the edits.
   if (!spec) {
-    return <RawNodeEditor key={node.id} node={node} problems={props.problems} onApply={props.onApply} onCancel={props.onCancel} onDelete={props.onDelete} />;
+    // The JSON editor counts as changed once its text was typed into.
+    const onDirty = props.onDirtyChange;
+    return (
+      <div style={{ display: "contents" }} onInput={onDirty ? () => onDirty(true) : undefined}>
+        <RawNodeEditor key={node.id} node={node} problems={props.problems} onApply={props.onApply} onCancel={props.onCancel} onDelete={props.onDelete} />
+      </div>
+    );
   }
   return <SchemaNodeForm key={`${node.id}:${node.type}`} {...props} spec={spec} />;
 }

@@ -115,6 +115,10 @@ export function SchemaNodeForm(props: Props): JSX.Element {
     onApply(updated);
   };
 
+  const changed = dirty && (!deepEqual(formData, baseRef.current) || Object.values(creds).some((v) => v !== ""));
+  const { onDirtyChange } = props;
+  useEffect(() => onDirtyChange?.(changed), [changed, onDirtyChange]);
+
   const title = typeDef?.label || node.type;
   const empty = spec.root.props.length === 0 && spec.credentials.length === 0;
   return (

@@ -3,10 +3,10 @@ import { useDeferredValue, useMemo, useState, type JSX } from "react";
 import type { FlowDocument, NodeTypeDef } from "../types";
 import { describeSummary, summarize } from "./classify";
 import { Modal } from "./Modal";
-import { parseImport } from "./parse";
+import { droppedKeysNote, parseImportChecked } from "./parse";
 
 type Target = "new-tab" | "current-tab";
-type Parsed = { nodes: FlowDocument; summary: string; tabs: number } | { error: string } | null;
+type Parsed = { nodes: FlowDocument; summary: string; tabs: number; note: string | null } | { error: string } | null;
 
 function useParsed(text: string, palette: NodeTypeDef[]): { parsed: Parsed; stale: boolean } {
   // Parsing a large paste on every keystroke would stall typing; let React lag it behind.
@@ -14,9 +14,9 @@ function useParsed(text: string, palette: NodeTypeDef[]): { parsed: Parsed; stal
   const parsed = useMemo((): Parsed => {
     if (deferred.trim() === "") return null;
     try {
-      const nodes = parseImport(deferred);
+      const { nodes, dropped } = parseImportChecked(deferred);
       const s = summarize(nodes, palette);
-      return { nodes, summary: describeSummary(s), tabs: s.tabs };
+      return { nodes, summary: describeSummary(s), tabs: s.tabs, note: dropped ? droppedKeysNote(dropped) : null };
     } catch (e) {
       return { error: e instanceof Error ? e.message : String(e) };
     }
@@ -135,6 +135,7 @@ export function ImportDialog(props: {
         ) : parsed && "nodes" in parsed ? (
           <div className="fe-io-summary" data-testid="import-summary">
             {parsed.summary}
+            {parsed.note && <span className="fe-io-note" data-testid="import-note"> — {parsed.note}</span>}
             {target === "current-tab" && parsed.tabs > 0 && <span className="fe-io-note"> — the tabs' nodes go into the current tab</span>}
           </div>
         ) : (

@@ -3,6 +3,7 @@ import type { FlowDocument } from "../types";
 import { parseImport } from "./parse";
 
 export { parseImport };
+export { droppedKeysNote, parseImportChecked, parseJsonSafely } from "./parse";
 export { mergeImport, type MergeOptions, type MergeResult } from "./merge";
 export { exportNodes, type ExportScope } from "./export";
 export { newId } from "./ids";

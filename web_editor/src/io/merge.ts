@@ -112,27 +112,31 @@ function rewrite(n: FlowNode, id: string, z: string | undefined, p: Plan, keepRe
     return { ...(port as object), wires };
   };
 
+  // Keys are defined, never assigned: `out["__proto__"] = v` would set the prototype.
   const out: Record<string, unknown> = {};
+  const put = (k: string, v: unknown): void => {
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  };
   for (const [k, v] of Object.entries(n)) {
-    if (k === "id") out.id = id;
+    if (k === "id") put("id", id);
     else if (k === "z") {
-      if (z !== undefined) out.z = z;
+      if (z !== undefined) put("z", z);
     } else if (k === "type") {
       const sf = subflowOf(n);
       const to = sf !== undefined ? inImport(sf) : undefined;
-      out.type = to ? SUBFLOW_INSTANCE + to : v;
-      if (z !== undefined && !("z" in n)) out.z = z;
+      put("type", to ? SUBFLOW_INSTANCE + to : v);
+      if (z !== undefined && !Object.hasOwn(n, "z")) put("z", z);
     } else if (k === "g") {
       // Only an imported group lists this node among its members.
       const to = typeof v === "string" && p.groups.has(v) ? inImport(v) : undefined;
-      if (to) out.g = to;
-    } else if (k === "wires" && Array.isArray(v)) out.wires = v.map((port) => ids(port, inImport));
-    else if (k === "nodes" && n.type === "group") out.nodes = ids(v, inImport);
-    else if (k === "links" || k === "scope") out[k] = ids(v, keepRef);
-    else if (n.type === "subflow" && (SUBFLOW_PORTS as readonly string[]).includes(k) && Array.isArray(v)) out[k] = v.map(portWires);
-    else if (n.type === "subflow" && k === "status") out[k] = portWires(v);
-    else if (!STRUCTURAL.has(k) && typeof v === "string" && p.configs.has(v)) out[k] = inImport(v);
-    else out[k] = v;
+      if (to) put("g", to);
+    } else if (k === "wires" && Array.isArray(v)) put("wires", v.map((port) => ids(port, inImport)));
+    else if (k === "nodes" && n.type === "group") put("nodes", ids(v, inImport));
+    else if (k === "links" || k === "scope") put(k, ids(v, keepRef));
+    else if (n.type === "subflow" && (SUBFLOW_PORTS as readonly string[]).includes(k) && Array.isArray(v)) put(k, v.map(portWires));
+    else if (n.type === "subflow" && k === "status") put(k, portWires(v));
+    else if (!STRUCTURAL.has(k) && typeof v === "string" && p.configs.has(v)) put(k, inImport(v));
+    else put(k, v);
   }
   return out as FlowNode;
 }

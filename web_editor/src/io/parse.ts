@@ -36,9 +36,31 @@ function errorOffset(text: string): number | undefined {
   return lo;
 }
 
-function parseJson(text: string): unknown {
+/**
+ * JSON.parse with `__proto__` keys dropped (at any depth). JSON.parse itself makes them own
+ * properties, but any later `out[k] = v` copy would call the prototype setter instead: a node
+ * could then inherit properties (`d`, `credentials`, ...) that the editor shows but never sends.
+ */
+export function parseJsonSafely(text: string): { value: unknown; dropped: number } {
+  let dropped = 0;
+  const value: unknown = JSON.parse(text, (key, v: unknown) => {
+    if (key === "__proto__") {
+      dropped++;
+      return undefined; // the reviver's way of deleting the property
+    }
+    return v;
+  });
+  return { value, dropped };
+}
+
+/** The note shown when an import or paste dropped `__proto__` keys. */
+export function droppedKeysNote(dropped: number): string {
+  return `dropped ${dropped} "__proto__" key${dropped === 1 ? "" : "s"} (not a node property)`;
+}
+
+function parseJson(text: string): { value: unknown; dropped: number } {
   try {
-    return JSON.parse(text);
+    return parseJsonSafely(text);
   } catch (e) {
     // V8 quotes (part of) the whole input; a line and column are what a user can find.
     let msg = (e instanceof Error ? e.message : String(e)).replace(/, "[\s\S]*" is not valid JSON$/, "");
@@ -85,8 +107,13 @@ function checkItem(item: unknown, index: number, total: number): FlowNode {
  * or one node object.
  */
 export function parseImport(text: string): FlowDocument {
+  return parseImportChecked(text).nodes;
+}
+
+/** parseImport, also saying how many `__proto__` keys were dropped (for a note to the user). */
+export function parseImportChecked(text: string): { nodes: FlowDocument; dropped: number } {
   if (text.trim() === "") throw new Error("nothing to import: the text is empty");
-  const data = parseJson(text);
+  const { value: data, dropped } = parseJson(text);
   let items: unknown[];
   if (Array.isArray(data)) items = data;
   else if (isObject(data) && Array.isArray(data.flows)) items = data.flows;
@@ -98,5 +125,5 @@ export function parseImport(text: string): FlowDocument {
         (isObject(data) ? " without id or type" : ""),
     );
   if (items.length === 0) throw new Error("nothing to import: the list of nodes is empty");
-  return items.map((item, i) => checkItem(item, i, items.length));
+  return { nodes: items.map((item, i) => checkItem(item, i, items.length)), dropped };
 }

@@ -7,7 +7,7 @@ import { subflowsOf } from "../store/docIndex";
 import { addNodeAt } from "../store/edits";
 import { openSubflow } from "../store/tabs";
 import { setState, useEditor } from "../store/editorStore";
-import { glyphFor, isImageIcon, paletteColor } from "../store/looks";
+import { glyphFor, isImageIcon, paletteColor, safeColor } from "../store/looks";
 
 interface Item {
   type: string;
@@ -36,7 +36,7 @@ function useItems(): Item[] {
     }));
     for (const sf of subflows) {
       items.push({
-        type: `subflow:${sf.id}`, label: String(sf.name || "subflow"), color: String(sf.color || "#ddaa99"),
+        type: `subflow:${sf.id}`, label: String(sf.name || "subflow"), color: safeColor(sf.color) ?? "#ddaa99",
         icon: "▣", category: "subflows", help: String(sf.info ?? ""),
       });
     }

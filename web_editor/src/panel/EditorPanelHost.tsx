@@ -1,12 +1,14 @@
 // Hosts the node editing panel (form/NodeEditorPanel) for the node being edited.
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { NodeEditorPanel } from "../form/NodeEditorPanel";
 import { byId, isConfigNode } from "../store/docIndex";
 import { addConfigNode, applyNodeEdit } from "../store/edits";
 import { deleteNodes } from "../store/docOps";
 import { commit, getState, setState, useEditor } from "../store/editorStore";
 import { deleteTab } from "../store/tabs";
-import type { Problem } from "../types";
+import type { FlowNode, Problem } from "../types";
+import { fromPanel, toPanel } from "./panelNode";
+import { setPanelDirty } from "./panelGuard";
 import { syntheticType } from "./syntheticTypes";
 
 const NO_PROBLEMS: Problem[] = [];
@@ -23,9 +25,20 @@ export function EditorPanelHost() {
   // stays mounted underneath so its unsaved edits survive.
   const [child, setChild] = useState<string | null>(null);
   useEffect(() => setChild(null), [editing]);
+  // Unapplied edits of either panel keep other nodes from taking over (see panelGuard).
+  const [dirty, setDirty] = useState(false);
+  const [childDirty, setChildDirty] = useState(false);
+  useEffect(() => setDirty(false), [editing]);
+  useEffect(() => setChildDirty(false), [child]);
+  useEffect(() => setPanelDirty(dirty || (child !== null && childDirty)), [dirty, childDirty, child]);
+  useEffect(() => () => setPanelDirty(false), []);
+  const onDirtyChange = useCallback((d: boolean) => setDirty(d), []);
+  const onChildDirtyChange = useCallback((d: boolean) => setChildDirty(d), []);
   const childNode = child ? index.get(child) : undefined;
   if (!node) return null;
   const typeDef = types.get(node.type) ?? syntheticType(node, index);
+  // The panel edits a view of the node (switch rule rows tagged, a subflow's env listed).
+  const apply = (updated: FlowNode): void => applyNodeEdit(fromPanel(updated, getState().doc));
   const close = () => setState({ editing: null });
   const onDelete = () => {
     close();
@@ -40,9 +53,10 @@ export function EditorPanelHost() {
             key={`child:${childNode.id}`}
             node={childNode}
             typeDef={types.get(childNode.type) ?? syntheticType(childNode, index)}
+            onDirtyChange={onChildDirtyChange}
             configNodes={configNodes}
             problems={getState().problemsByNode.get(childNode.id) ?? NO_PROBLEMS}
-            onApply={(updated) => { applyNodeEdit(updated); setChild(null); }}
+            onApply={(updated) => { apply(updated); setChild(null); }}
             onCancel={() => setChild(null)}
             onAddConfigNode={addConfigNode}
           />
@@ -51,11 +65,12 @@ export function EditorPanelHost() {
       <div className="fe-panel-under" style={childNode ? { display: "none" } : undefined}>
       <NodeEditorPanel
         key={node.id}
-        node={node}
+        node={toPanel(node, doc, typeDef)}
         typeDef={typeDef}
+        onDirtyChange={onDirtyChange}
         configNodes={configNodes}
         problems={problems}
-        onApply={(updated) => { applyNodeEdit(updated); close(); }}
+        onApply={(updated) => { apply(updated); close(); }}
         onCancel={close}
         onDelete={onDelete}
         onAddConfigNode={addConfigNode}

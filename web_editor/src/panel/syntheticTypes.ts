@@ -58,9 +58,16 @@ export function syntheticType(node: FlowNode, byId: ReadonlyMap<string, FlowNode
   if (node.type.startsWith("subflow:")) {
     const sf = byId.get(node.type.slice(8));
     const defaults = Array.isArray(sf?.env) ? sf.env : [];
-    const help = `An instance of subflow “${String(sf?.name ?? "?")}”. Env entries override the subflow's defaults` +
-      (defaults.length ? `: ${defaults.map((e: { name?: string }) => e.name).join(", ")}.` : ".");
-    return { ...def(node.type, help, { name: { type: "string", title: "Name" }, env: ENV_SCHEMA }), inputs: 1, outputs: 1 };
+    const sfName = typeof sf?.name === "string" && sf.name ? sf.name : "subflow";
+    const help = `An instance of subflow “${sf ? sfName : "?"}”. ` + (defaults.length
+      ? "Every env variable of the subflow is listed with its default value: change a value to override it for this " +
+        "instance (a row left at the default is not stored); add rows for other variables."
+      : "Env entries are available to the subflow's nodes as env variables of this instance.");
+    return {
+      ...def(node.type, help, { name: { type: "string", title: "Name" }, env: ENV_SCHEMA }),
+      label: sf ? sfName : node.type,
+      inputs: 1, outputs: 1,
+    };
   }
   return undefined;
 }

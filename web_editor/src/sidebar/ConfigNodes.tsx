@@ -2,7 +2,8 @@
 // each; click one to edit it in the node panel.
 import { useMemo } from "react";
 import { isConfigNode } from "../store/docIndex";
-import { setState, useEditor } from "../store/editorStore";
+import { openEditor } from "../panel/panelGuard";
+import { useEditor } from "../store/editorStore";
 import type { FlowDocument, FlowNode } from "../types";
 
 /** How many nodes refer to each config node (any top-level property holding its id). */
@@ -37,7 +38,7 @@ export function ConfigNodes() {
             const used = counts.get(c.id) ?? 0;
             return (
               <button key={c.id} type="button" className={`fe-config-item${used ? "" : " fe-config-unused"}`}
-                data-testid="config-node" data-node-id={c.id} onClick={() => setState({ editing: c.id })}>
+                data-testid="config-node" data-node-id={c.id} onClick={() => openEditor(c.id)}>
                 <span>{String(c.name || c.id)}</span>
                 <span className="fe-config-count" title="Nodes using it">{used || "unused"}</span>
               </button>

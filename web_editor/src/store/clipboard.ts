@@ -1,8 +1,8 @@
 // Copy, cut and paste of canvas nodes. The clipboard holds Node-RED JSON (a flows.json array), so
 // what is copied here pastes into Node-RED and the other way round.
-import { mergeImport, newId } from "../io/importExport";
+import { droppedKeysNote, mergeImport, newId, parseJsonSafely } from "../io/importExport";
 import type { FlowDocument, FlowNode } from "../types";
-import { byId, isConfigNode, isOnCanvas } from "./docIndex";
+import { byId, isConfigNode, isOnCanvas, wouldNestItself } from "./docIndex";
 import { deleteNodes, expandDeletion } from "./docOps";
 import { commit, getState, toast, type XY } from "./editorStore";
 
@@ -43,6 +43,15 @@ export function pasteNodes(nodes: FlowDocument, at: XY | null): void {
     const merged = mergeImport(s.doc, nodes, { target: "current-tab", currentTabId: s.activeTab, palette: s.palette });
     commit(merged.doc, { tab: merged.tabId, selection: merged.addedIds });
     return;
+  }
+  // A subflow cannot contain itself (the palette refuses that too): such instances are left out.
+  const selfNested = nodes.filter((n) => n.type.startsWith("subflow:") && isOnCanvas(n)
+    && wouldNestItself(s.doc, s.activeTab, n.type.slice(8)));
+  if (selfNested.length) {
+    toast(`A subflow cannot contain itself: ${selfNested.length} instance${selfNested.length === 1 ? " was" : "s were"} not pasted`,
+      "error", 5000);
+    nodes = nodes.filter((n) => !selfNested.includes(n));
+    if (!nodes.some(isOnCanvas)) return;
   }
   const existing = byId(s.doc);
   const ids = new Map<string, string>();
@@ -92,10 +101,12 @@ export function parseClipboard(text: string): FlowDocument | null {
   const trimmed = text.trim();
   if (!trimmed.startsWith("[") && !trimmed.startsWith("{")) return null;
   try {
-    const data: unknown = JSON.parse(trimmed);
+    // `__proto__` keys are dropped: a later key-copying loop would set the prototype with them.
+    const { value: data, dropped } = parseJsonSafely(trimmed);
     const list = Array.isArray(data) ? data : [data];
     if (!list.length || !list.every((n) => n && typeof n === "object" && typeof (n as FlowNode).id === "string"
       && typeof (n as FlowNode).type === "string")) return null;
+    if (dropped) toast(`Paste: ${droppedKeysNote(dropped)}`, "error", 5000);
     return list as FlowDocument;
   } catch {
     return null;

@@ -2,7 +2,7 @@
 // editor loaded. 409 means someone deployed in between: the user chooses reload or overwrite.
 // 400 carries the problems per node, which the canvas and the node panel show.
 import { ApiError, deployFlows, fetchFlows } from "../api";
-import type { DeployType, FlowNode } from "../types";
+import type { DeployType } from "../types";
 import { getState, loadDocument, markDeployed, setProblems, setState, toast } from "./editorStore";
 import { expectOwnDeploy } from "./runtime";
 
@@ -14,15 +14,8 @@ export async function deploy(opts: { overwrite?: boolean; type?: DeployType } = 
   expectOwnDeploy(true);
   try {
     const res = await deployFlows(doc, opts.overwrite ? null : s.rev, opts.type ?? s.deployType);
-    // Edits made while the request was in flight stay undeployed.
-    if (getState().doc === doc) {
-      // The server keeps secrets in its own store: the editor drops them once they are sent.
-      const cleaned = doc.some((n) => n.credentials) ? doc.map(stripCredentials) : doc;
-      if (cleaned !== doc) setState({ doc: cleaned });
-      markDeployed(res.rev);
-    } else {
-      setState({ rev: res.rev });
-    }
+    // What was sent is now deployed; edits made while the request was in flight stay modified.
+    markDeployed(doc, res.rev);
     const dialog = getState().dialog;
     if (dialog === "conflict" || dialog === "problems") setState({ dialog: null });
     toast("Deployed");
@@ -32,13 +25,6 @@ export async function deploy(opts: { overwrite?: boolean; type?: DeployType } = 
     setState({ deploying: false });
     window.setTimeout(() => expectOwnDeploy(false), 1000);
   }
-}
-
-function stripCredentials(n: FlowNode): FlowNode {
-  if (!n.credentials) return n;
-  const out = { ...n };
-  delete out.credentials;
-  return out;
 }
 
 function handleDeployError(err: unknown): void {

@@ -53,6 +53,25 @@ export function groupMembers(doc: FlowDocument): Map<string, FlowNode[]> {
 
 const EMPTY: FlowNode[] = [];
 
+/**
+ * Whether an instance of subflow `sfId` placed on `container` (a tab or subflow) would make a
+ * subflow contain itself: `container` is that subflow, or is used (at any depth) inside it.
+ */
+export function wouldNestItself(doc: FlowDocument, container: string, sfId: string): boolean {
+  const z = byZ(doc);
+  const seen = new Set<string>();
+  const walk = (id: string): boolean => {
+    if (id === container) return true;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    for (const n of z.get(id) ?? EMPTY) {
+      if (n.type.startsWith("subflow:") && walk(n.type.slice(8))) return true;
+    }
+    return false;
+  };
+  return walk(sfId);
+}
+
 export const isTab = (n: FlowNode): boolean => n.type === "tab";
 export const isSubflowDef = (n: FlowNode): boolean => n.type === "subflow";
 export const isGroup = (n: FlowNode): boolean => n.type === "group";

@@ -3,7 +3,7 @@
 import { create } from "zustand";
 import type { DebugEntry, DeployType, FlowDocument, FlowNode, NodeStatus, NodeTypeDef, Problem } from "../types";
 import { byId, isTab } from "./docIndex";
-import { emptyHistory, record, redo as redoH, undo as undoH, type History } from "./history";
+import { emptyHistory, record, redo as redoH, undo as undoH, type History, type Snapshot } from "./history";
 
 export interface XY {
   x: number;
@@ -168,10 +168,44 @@ export function loadDocument(doc: FlowDocument, rev: string | null): void {
   ensureActiveTab();
 }
 
-/** Marks the current document as deployed at `rev`. */
-export function markDeployed(rev: string): void {
+/**
+ * `sent` was deployed as `rev`: it becomes the baseline, so edits made while the request was in
+ * flight stay the only modifications. The server keeps secrets in its own store, so the editor
+ * drops the `credentials` it sent, from the baseline, the document and every undo snapshot (Undo
+ * must not bring a typed password back). Secrets typed after the request left are kept in the
+ * document (and in the snapshots that hold those very node objects): they were not sent yet.
+ */
+export function markDeployed(sent: FlowDocument, rev: string): void {
   const s = getState();
-  setState({ rev, baseline: byId(s.doc), baselineDoc: s.doc, problems: [], problemsByNode: new Map() });
+  const sentNodes = new Set(sent);
+  const unsent = new Set(s.doc.filter((n) => n.credentials && !sentNodes.has(n)));
+  const stripped = new Map<FlowNode, FlowNode>();
+  const strip = (n: FlowNode): FlowNode => {
+    let out = stripped.get(n);
+    if (!out) {
+      out = { ...n };
+      delete out.credentials;
+      stripped.set(n, out);
+    }
+    return out;
+  };
+  const clean = (d: FlowDocument, keep: (n: FlowNode) => boolean): FlowDocument =>
+    d.some((n) => n.credentials && !keep(n)) ? d.map((n) => (n.credentials && !keep(n) ? strip(n) : n)) : d;
+  const baselineDoc = clean(sent, () => false);
+  const doc = s.doc === sent ? baselineDoc : clean(s.doc, (n) => !sentNodes.has(n));
+  const snapshots = (list: Snapshot[]) => list.map((snap) => {
+    const d = snap.doc === sent ? baselineDoc : clean(snap.doc, (n) => unsent.has(n));
+    return d === snap.doc ? snap : { ...snap, doc: d };
+  });
+  setState({
+    rev,
+    doc,
+    history: { past: snapshots(s.history.past), future: snapshots(s.history.future) },
+    baseline: byId(baselineDoc),
+    baselineDoc,
+    problems: [],
+    problemsByNode: new Map(),
+  });
 }
 
 export function isModified(s: EditorState, id: string): boolean {

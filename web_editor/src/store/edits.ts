@@ -1,7 +1,7 @@
 // Editing actions on the current document. Each one is a single undo step.
 import { newId } from "../io/importExport";
 import type { FlowNode, NodeTypeDef } from "../types";
-import { byId, groupMembers, isFlowNode } from "./docIndex";
+import { byId, groupMembers, isFlowNode, wouldNestItself } from "./docIndex";
 import {
   connect, connectSubflowPort, deleteNodes, disconnect, disconnectSubflowPort, replaceNodes, type WireRef,
 } from "./docOps";
@@ -35,7 +35,7 @@ export function addNodeAt(type: string, at: XY): string | null {
   } else if (type.startsWith("subflow:")) {
     const sf = byId(s.doc).get(type.slice(8));
     if (!sf) return null;
-    if (type.slice(8) === tab) {
+    if (wouldNestItself(s.doc, tab, type.slice(8))) {
       toast("A subflow cannot contain itself", "error");
       return null;
     }
@@ -167,20 +167,35 @@ export function dragWithMembers(positions: Map<string, XY>): Map<string, XY> {
   return out;
 }
 
-/** The form's result replaces the node (one undo step). */
+/** The form's result replaces the node (one undo step); an unchanged result changes nothing. */
 export function applyNodeEdit(updated: FlowNode): void {
   const s = getState();
   const before = byId(s.doc).get(updated.id);
   if (!before) return;
-  let doc = replaceNodes(s.doc, [updated]);
+  let next = updated;
   // Fewer outputs than before: wires of the removed ports go too.
   const outs = Number(updated.outputs);
   if (Array.isArray(updated.wires) && Number.isFinite(outs) && updated.wires.length > outs && isFlowNode(updated)) {
-    doc = replaceNodes(doc, [{ ...updated, wires: updated.wires.slice(0, outs) }]);
+    next = { ...updated, wires: updated.wires.slice(0, outs) };
   } else if (Array.isArray(updated.wires) && Number.isFinite(outs) && updated.wires.length < outs) {
-    doc = replaceNodes(doc, [{ ...updated, wires: [...updated.wires, ...Array.from({ length: outs - updated.wires.length }, () => [])] }]);
+    next = { ...updated, wires: [...updated.wires, ...Array.from({ length: outs - updated.wires.length }, () => [])] };
   }
-  commit(doc);
+  // Done without a change must not make an undo step or mark the node modified.
+  if (sameValue(before, next)) return;
+  commit(replaceNodes(s.doc, [next]));
+}
+
+/** Deep equality of JSON-like values; object key order and `undefined` members do not count. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  }
+  if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
+  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(rb, k) && sameValue(ra[k], rb[k]));
 }
 
 export function addConfigNode(type: string): FlowNode {

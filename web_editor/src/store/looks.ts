@@ -39,20 +39,37 @@ const GLYPHS: Record<string, string> = {
   "link out": "⇢", "link call": "↪", comment: "", junction: "",
 };
 
+const HEX_COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+const FUNC_COLOR = /^(?:rgba?|hsla?)\(\s*[0-9.+\-%\s,/]*(?:deg|turn|rad|grad)?[0-9.+\-%\s,/]*\)$/i;
+const NAMED_COLOR = /^[a-z]+$/i;
+
+/**
+ * A colour from flow data or the server, if it is only a colour: hex, rgb()/hsl() with numbers,
+ * or a plain colour name. Anything else (`url(...)`, `var(...)`, `expression(...)`) would go
+ * into an inline style as is, so it is refused: undefined.
+ */
+export function safeColor(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const v = value.trim();
+  if (!v || v.length > 64) return undefined;
+  return HEX_COLOR.test(v) || FUNC_COLOR.test(v) || NAMED_COLOR.test(v) ? v : undefined;
+}
+
 export function colorOf(node: FlowNode, ctx: ShapeContext): string {
   if (node.type.startsWith("subflow:")) {
     const sf = ctx.byId.get(node.type.slice(8));
-    return (typeof sf?.color === "string" && sf.color) || CATEGORY_COLORS.subflows;
+    return safeColor(sf?.color) ?? CATEGORY_COLORS.subflows;
   }
   const def = ctx.types.get(node.type);
-  if (def?.color) return def.color;
+  const own = safeColor(def?.color);
+  if (own) return own;
   if (TYPE_COLORS[node.type]) return TYPE_COLORS[node.type];
   if (!def) return "#ffffff";
   return CATEGORY_COLORS[def.category] ?? "#e0e0e0";
 }
 
 export function paletteColor(type: string, category: string, color: string | undefined): string {
-  return color || TYPE_COLORS[type] || CATEGORY_COLORS[category] || "#e0e0e0";
+  return safeColor(color) || TYPE_COLORS[type] || CATEGORY_COLORS[category] || "#e0e0e0";
 }
 
 /** An icon reference: an absolute URL or path is drawn as an image, anything else as a glyph. */
@@ -69,7 +86,11 @@ export function glyphFor(type: string, icon: string | undefined): string {
   return type.slice(0, 1).toUpperCase();
 }
 
-/** Only absolute references are images: a bare name such as "inject.svg" maps to a glyph. */
+/**
+ * Only a same-origin absolute path is drawn as an image (a bare name such as "inject.svg" maps
+ * to a glyph). Icons come from the server's palette: a URL of another host ("https:", "//host",
+ * "/\\host") would make every editor that shows the node fetch it, so those are refused.
+ */
 export function isImageIcon(icon: string): boolean {
-  return /^(\/|https?:|data:image\/)/.test(icon);
+  return /^\/(?![/\\])[A-Za-z0-9._~!$&+,;=:@%/-]*$/.test(icon) && !icon.includes("..");
 }

@@ -17,7 +17,7 @@ export function ingestFrames(frames: EventFrame[]): void {
   const debug: DebugEntry[] = [];
   let deployed = false;
   for (const f of frames) {
-    if (f.type === "status" && f.node_id) {
+    if (f.type === "status" && f.node_id && f.node_id !== "__proto__") {
       status ??= { ...getState().status };
       const data = (f.data ?? {}) as NodeStatus;
       if (data.text || data.fill) status[f.node_id] = data;

@@ -5,7 +5,7 @@ import { newId } from "../io/importExport";
 import type { FlowDocument, FlowNode } from "../types";
 import { byId, isFlowNode, subflowsOf, wiresOf } from "./docIndex";
 import { replaceNodes, subflowPorts } from "./docOps";
-import { commit, getState, toast } from "./editorStore";
+import { commit, getState, setState, toast } from "./editorStore";
 
 const SUBFLOW_COLOR = "#DDAA99";
 
@@ -19,7 +19,8 @@ function subflowName(doc: FlowDocument): string {
 /**
  * Moves the selected nodes into a new subflow and puts an instance in their place. Wires that
  * entered the selection now enter the instance (and the subflow's input feeds the nodes they
- * reached); each output port that left the selection becomes one subflow output.
+ * reached); each output port that left the selection becomes one subflow output. The new
+ * definition opens as a tab (the flow stays shown).
  */
 export function createSubflowFromSelection(): void {
   const s = getState();
@@ -94,7 +95,10 @@ export function createSubflowFromSelection(): void {
   let doc = replaceNodes(s.doc, [...outsideChanges.values(), ...moved, ...groupChanges]);
   doc = [...doc, sf, instance];
   commit(doc, { selection: [instanceId] });
-  toast(`Created ${String(sf.name)}`);
+  // The definition opens as a tab beside the flows; the view stays on the new instance. Undo
+  // removes the definition and so closes its tab.
+  setState({ openSubflows: [...getState().openSubflows.filter((id) => id !== sfId), sfId] });
+  toast(`Created ${String(sf.name)}: open its tab to edit it`);
 }
 
 /** A new, empty subflow definition, opened as a tab. */

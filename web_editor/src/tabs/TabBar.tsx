@@ -2,7 +2,8 @@
 // drag reorders, and the buttons at the end act on the shown tab (big enough for fingers).
 import { memo, useMemo, useState, type DragEvent } from "react";
 import { byId, tabsOf } from "../store/docIndex";
-import { setState, useEditor } from "../store/editorStore";
+import { openEditor } from "../panel/panelGuard";
+import { useEditor } from "../store/editorStore";
 import { setSubflowPorts } from "../store/subflows";
 import {
   addTab, closeSubflow, deleteTab, dropTabBefore, renameTab, shiftTab, showTab, toggleTabDisabled,
@@ -73,7 +74,7 @@ function SubflowPortsControl({ sf }: { sf: FlowNode }) {
           onClick={() => setSubflowPorts("out", outs + 1)}>+</button>
       </label>
       <button type="button" className="fe-small-button" data-testid="subflow-properties"
-        onClick={() => setState({ editing: sf.id })}>properties</button>
+        onClick={() => openEditor(sf.id)}>properties</button>
     </div>
   );
 }
@@ -111,7 +112,7 @@ export function TabBar() {
           title={current?.disabled === true ? "Enable the flow" : "Disable the flow"}
           onClick={() => toggleTabDisabled(active)}>{current?.disabled === true ? <PlayIcon /> : <PauseIcon />}</button>
         <button type="button" className="fe-icon-button" title="Flow properties" data-testid="tab-edit" disabled={!current}
-          onClick={() => setState({ editing: active })}><EditIcon /></button>
+          onClick={() => openEditor(active)}><EditIcon /></button>
         <button type="button" className="fe-icon-button" title="Delete the flow" data-testid="tab-delete" disabled={!current}
           onClick={() => deleteTab(active)}><TrashIcon /></button>
         <button type="button" className="fe-icon-button" title="Add a flow" data-testid="tab-add" onClick={() => addTab()}><PlusIcon /></button>
