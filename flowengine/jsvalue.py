@@ -259,9 +259,31 @@ def _json_default(value: Any) -> Any:
 def js_json_dumps(value: Any, indent: int | None = None) -> str:
     """JSON text as JavaScript's JSON.stringify(value, null, indent) writes it."""
     value = _jsify(value)
-    if indent:
-        return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    separators = (",", ": ") if indent else (",", ":")
+    text = json.dumps(value, ensure_ascii=False, indent=indent or None, separators=separators,
+                      default=_json_default)
+    if "e-" in text and _has_small_float(value):
+        # Python writes 1e-05 where JavaScript writes 0.00001 (and 1e-07 for 1e-7): rare, so
+        # only then the pure-Python encoder runs, with JavaScript's number formatting.
+        text = "".join(_js_number_encoder(indent, separators)(value, 0))
+    return text
+
+
+def _has_small_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != 0 and abs(value) < 1e-4
+    if isinstance(value, dict):
+        return any(_has_small_float(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_small_float(v) for v in value)
+    return False
+
+
+def _js_number_encoder(indent: int | None, separators: tuple[str, str]) -> Any:
+    from json.encoder import _make_iterencode, py_encode_basestring  # type: ignore[attr-defined]
+
+    return _make_iterencode({}, _json_default, py_encode_basestring, " " * indent if indent else None,
+                            number_to_string, separators[1], separators[0], False, False, True)
 
 
 def json_loads(text: str | bytes) -> Any:
