@@ -14,6 +14,7 @@ kept in `_open`, bounded by the max_buffered setting.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import io
@@ -44,8 +45,21 @@ EXIT_TIMEOUT = 1.0
 MAX_HANDLES = 10_000
 # The engine hides these from env.get (its settings and secrets); the worker must not see them either.
 HIDDEN_ENV_PREFIX = "FLOWENGINE_"
-_USES_DONE = re.compile(r"\bnode\s*\.\s*done\s*\(")
+_USES_DONE = re.compile(r"\bnode\s*\.\s*done\b")
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None), bytes, bytearray, tuple})
+
+
+def uses_done(code: str) -> bool:
+    """Whether the code refers to node.done (a call, or the method handed to a callback): then the
+    code finishes its messages itself. Read from the syntax tree, so a comment or a string that
+    mentions node.done() does not count; code that does not parse falls back to the text."""
+    body = "def _body():\n" + "".join(f"    {line}\n" for line in code.splitlines()) + "    pass\n"
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return bool(_USES_DONE.search(code))
+    return any(isinstance(n, ast.Attribute) and n.attr == "done" and isinstance(n.value, ast.Name)
+               and n.value.id == "node" for n in ast.walk(tree))
 
 
 class PythonFunctionConfig(NodeConfig):
@@ -182,7 +196,7 @@ class PythonFunction(Node):
             compile_sources(cfg.func, cfg.initialize, cfg.finalize)
         except SyntaxError as exc:
             raise ConfigError(getattr(exc, "field", "func"), syntax_error_text(exc)) from exc
-        self._uses_done = bool(_USES_DONE.search(cfg.func))
+        self._uses_done = uses_done(cfg.func)
         self._worker: _Worker | None = None
         self._runs: dict[asyncio.Task, _Worker] = {}  # every worker's task, killed ones included
         self._seqs = itertools.count(1)

@@ -677,3 +677,14 @@ async def test_per_message_overhead_is_small():
         await h.received("out", 301, timeout=10)
         # generous bound (slow CI): one pipe round trip per message, not a process per message
         assert time.monotonic() - start < 3.0
+
+
+def test_node_done_is_found_in_the_code_not_in_comments_or_strings():
+    from nodes.function.python_function import uses_done
+
+    assert uses_done("node.done()\nreturn None")
+    assert uses_done("threading.Timer(1, node.done).start()\nreturn None")  # handed on, called later
+    assert uses_done("if msg['x']:\n    node.done()\nreturn msg")
+    assert not uses_done("# call node.done() when finished\nreturn msg")
+    assert not uses_done("msg['help'] = 'call node.done() yourself'\nreturn msg")
+    assert uses_done("this is not python node.done(")  # unparsable: the text decides
