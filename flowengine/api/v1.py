@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Body, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from ..errors import FlowValidationError
@@ -31,7 +31,10 @@ async def get_flows(request: Request) -> dict:
             responses={400: {"description": "invalid flows, nothing deployed"},
                        409: {"description": "the rev in If-Match is stale"}})
 async def put_flows(request: Request, flows: list[dict] = Body(...),
-                    if_match: str | None = Header(None, alias="If-Match")) -> Any:
+                    if_match: str | None = Header(None, alias="If-Match"),
+                    mode: Literal["full", "flows", "nodes"] = Query(
+                        "full", description="full restarts everything; flows only the tabs that changed; "
+                                            "nodes only the nodes that changed (Node-RED's deployment types)")) -> Any:
     app = application(request)
     if if_match is not None and if_match.strip('"') != (app.current_rev() or ""):
         return JSONResponse(status_code=409, content={"code": "version_mismatch",
@@ -41,7 +44,7 @@ async def put_flows(request: Request, flows: list[dict] = Body(...),
     if limit_issues:
         return issues_response(limit_issues)
     try:
-        rev = await app.deploy(flows, author=author(request), mode="full")
+        rev = await app.deploy(flows, author=author(request), mode=mode)
     except FlowValidationError as exc:
         return issues_response(exc.issues)
     return {"rev": rev}

@@ -93,6 +93,18 @@ async def test_v1_flows_put_with_if_match_validate_and_rollback(server):
     assert (await client.get("/api/v1/revisions/does-not-exist")).status_code == 404
 
 
+async def test_v1_flows_put_takes_a_deployment_mode(server):
+    app, client = server
+    before = dict(app.engine.nodes)
+    r = await client.put("/api/v1/flows?mode=nodes", json=flow("changed"))
+    assert r.status_code == 200
+    assert app.engine.nodes["i"] is not before["i"]  # the edited inject restarted...
+    assert app.engine.nodes["c"] is before["c"] and app.engine.nodes["d"] is before["d"]  # ...nothing else
+    r = await client.put("/api/v1/flows?mode=full", json=flow("again"))
+    assert r.status_code == 200 and app.engine.nodes["c"] is not before["c"]
+    assert (await client.put("/api/v1/flows?mode=sideways", json=flow())).status_code == 422
+
+
 async def test_health_state_nodes_and_inject_with_events(server):
     app, client = server
     assert (await client.get("/healthz")).json() == {"status": "ok"}
