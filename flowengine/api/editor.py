@@ -21,6 +21,21 @@ EDITOR_DIR = Path(__file__).resolve().parent.parent / "editor_dist"
 PUBLIC_PREFIXES = ("/assets/",)
 PUBLIC_PATHS = frozenset({"/", "/favicon.svg"})
 
+# The editor's page may load only its own files and talk only to this server: injected markup
+# could run no script of its own, and no other site may frame it (clickjacking a Deploy button).
+# Styles allow 'unsafe-inline' for the canvas's computed positions; scripts allow 'unsafe-eval'
+# because the form validator (ajv) compiles each JSON Schema into a function.
+PAGE_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self' 'unsafe-eval'; "
+                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+                                "frame-ancestors 'none'; "
+                                "base-uri 'none'; form-action 'self'; object-src 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-cache",  # always revalidate the page; its hashed assets can be cached forever
+}
+
 MISSING_PAGE = """<!doctype html><meta charset="utf-8"><title>flowengine</title>
 <h1>The editor is not built</h1>
 <p>This install has no editor files. In a source checkout run <code>make setup</code>
@@ -41,9 +56,8 @@ def install(app: FastAPI, directory: Path = EDITOR_DIR) -> None:
     @app.get("/", include_in_schema=False)
     async def editor_page() -> object:
         if not index.is_file():
-            return HTMLResponse(MISSING_PAGE, status_code=503)
-        # Always revalidate the page; its hashed assets can be cached forever.
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            return HTMLResponse(MISSING_PAGE, status_code=503, headers=PAGE_HEADERS)
+        return FileResponse(index, headers=PAGE_HEADERS)
 
     @app.get("/favicon.svg", include_in_schema=False)
     async def favicon() -> object:

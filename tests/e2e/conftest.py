@@ -75,13 +75,24 @@ def engine(engine_factory: Callable[..., EngineProcess]) -> EngineProcess:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    # The editor runs under a Content-Security-Policy: anything it blocks is a bug (or an attack).
+    context.add_init_script("""window.__cspViolations = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));""")
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
+    violations = []
+    for open_page in context.pages:
+        try:
+            violations += open_page.evaluate("() => window.__cspViolations || []")
+        except Exception:  # noqa: BLE001 - a page a test closed or left mid-navigation has nothing to report
+            continue
     context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture

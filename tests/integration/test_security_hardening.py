@@ -207,3 +207,12 @@ async def test_revoking_the_token_ends_its_websocket(tmp_path):
                         pytest.fail(f"...but its websocket still streams events: {frame['data']}")
             except (TimeoutError, websockets.ConnectionClosed):
                 pass
+
+
+# ---- the editor page's headers
+async def test_the_editor_page_forbids_framing_and_foreign_scripts(tmp_path):
+    async with running(tmp_path) as (_app, client):
+        r = await client.get("/")
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "object-src 'none'" in csp
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"

@@ -65,7 +65,7 @@ function isValidConnection(c: Connection | { source: string; target: string; sou
 }
 
 function onNodeDoubleClick(_: unknown, node: EditorNode): void {
-  if (node.type === "sfport") return;
+  if (node.type === "sfport" || node.type === "linkoff") return;
   openEditor(node.id);
 }
 
@@ -186,6 +186,7 @@ export function Canvas() {
 function minimapColor(n: EditorNode): string {
   if (n.type === "group") return "rgba(0,0,0,0.04)";
   if (n.type === "sfport") return "#bbb";
+  if (n.type === "linkoff") return "transparent";
   return n.data.color ?? "#ccc";
 }
 

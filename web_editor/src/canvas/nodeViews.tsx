@@ -2,11 +2,12 @@
 // Sizes come from the document (see store/geometry.ts), never from measuring the DOM.
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
-import type { FlowNodeData, GroupData, PortData } from "../store/derive";
+import type { FlowNodeData, GroupData, LinkOffData, PortData } from "../store/derive";
 import { useEditor } from "../store/editorStore";
 import { outputPortY } from "../store/geometry";
 import { isImageIcon, safeColor } from "../store/looks";
 import { InjectButton, ModifiedDot, StatusBadge } from "./NodeBadges";
+import { revealNode } from "./reveal";
 
 const NO_PROBLEMS: never[] = [];
 
@@ -130,12 +131,30 @@ function withOpacity(color: string, opacity: number): string {
 }
 
 export const SubflowPortView = memo(function SubflowPortView({ data, selected }: NodeProps<Node<PortData, "sfport">>) {
+  const status = data.key === "status";
   return (
-    <div className={`fe-sfport${selected ? " fe-selected" : ""}`} data-testid="subflow-port" data-key={data.key}>
-      {data.key === "in" ? "in" : data.index + 1}
+    <div className={`fe-sfport${status ? " fe-sfport-status" : ""}${selected ? " fe-selected" : ""}`} data-testid="subflow-port"
+      data-key={data.key}>
+      {data.key === "in" ? "in" : status ? "status" : data.index + 1}
       {data.key === "in"
         ? <Handle id="o0" type="source" position={Position.Right} className="fe-port" />
         : <Handle id="i" type="target" position={Position.Left} className="fe-port" />}
+    </div>
+  );
+});
+
+/** The end of a selected link node's stub to a partner on another tab: names the tab (and the
+ * partner), and a click shows that tab with the partner selected and centred. */
+export const LinkOffView = memo(function LinkOffView({ data }: NodeProps<Node<LinkOffData, "linkoff">>) {
+  return (
+    <div className={`fe-linkoff fe-linkoff-${data.side} nodrag nopan`} data-testid="link-offtab" data-partner={data.partner}
+      data-tab-id={data.tabId} role="button" title={`Go to ${data.name || "the link node"} on ${data.tabLabel}`}
+      onClick={(e) => { e.stopPropagation(); revealNode(data.partner); }}>
+      {data.side === "right"
+        ? <Handle id="t" type="target" position={Position.Left} isConnectable={false} className="fe-link-anchor" />
+        : <Handle id="s" type="source" position={Position.Right} isConnectable={false} className="fe-link-anchor" />}
+      <span className="fe-linkoff-tab">{data.tabLabel}</span>
+      {data.name ? <span className="fe-linkoff-name"> · {data.name}</span> : null}
     </div>
   );
 });
@@ -147,4 +166,5 @@ export const nodeTypes = {
   comment: CommentView,
   group: GroupView,
   sfport: SubflowPortView,
+  linkoff: LinkOffView,
 };

@@ -8,6 +8,8 @@ import { clearDebug } from "../store/runtime";
 import type { DebugEntry } from "../types";
 
 export const TRUNCATE_AT = 300;
+/** Rows drawn by default: drawing all 1,000 kept messages on every batch slows a busy page. */
+export const SHOWN_ROWS = 200;
 type Filter = "all" | "selected" | "tab";
 
 const DebugMessage = memo(function DebugMessage({ m, name }: { m: DebugEntry; name: string }) {
@@ -44,6 +46,7 @@ export function DebugSidebar() {
   const doc = useEditor((s) => s.doc);
   const [filter, setFilter] = useState<Filter>("all");
   const [paused, setPaused] = useState(false);
+  const [rows, setRows] = useState(SHOWN_ROWS);
   const frozen = useRef<DebugEntry[]>(all);
   if (!paused) frozen.current = all;
   const source = paused ? frozen.current : all;
@@ -55,6 +58,8 @@ export function DebugSidebar() {
     return source;
   }, [source, filter, selection, tab]);
 
+  const visible = shown.length > rows ? shown.slice(shown.length - rows) : shown;
+  const older = shown.length - visible.length;
   const index = byId(doc);
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -62,7 +67,7 @@ export function DebugSidebar() {
   useLayoutEffect(() => {
     const el = list.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [shown]);
+  }, [visible]);
   useEffect(() => {
     const el = list.current;
     if (!el) return;
@@ -84,12 +89,19 @@ export function DebugSidebar() {
           aria-pressed={paused} onClick={() => setPaused(!paused)}>
           {paused ? `Resume${waiting ? ` (${waiting})` : ""}` : "Pause"}
         </button>
-        <button type="button" className="fe-button" data-testid="debug-clear" onClick={() => { frozen.current = []; clearDebug(); }}>
+        <button type="button" className="fe-button" data-testid="debug-clear"
+          onClick={() => { frozen.current = []; setRows(SHOWN_ROWS); clearDebug(); }}>
           Clear
         </button>
       </div>
       <div className="fe-debug-list" ref={list}>
-        {shown.map((m) => {
+        {older > 0 ? (
+          <button type="button" className="fe-link-button fe-debug-older" data-testid="debug-older"
+            onClick={() => { stick.current = false; setRows(rows + older); }}>
+            {`show ${older} older message${older === 1 ? "" : "s"}`}
+          </button>
+        ) : null}
+        {visible.map((m) => {
           const node = index.get(m.id);
           const name = m.name || (node ? String(node.name || node.type) : m.id);
           return <DebugMessage key={m.seq} m={m} name={name} />;

@@ -64,6 +64,15 @@ function plan(doc: FlowDocument, incoming: FlowDocument, opts: MergeOptions): Pl
     configs: new Set(),
     groups: new Set(),
   };
+  // Tabs and subflows of the import that end up under another id: a config node scoped to one of
+  // them follows it (new id, new z) rather than being reused, or the copy would depend on the original.
+  const remapped = new Set<string>();
+  incoming.forEach((n, i) => {
+    const role = p.roles[i];
+    if (role === "tab" && opts.target === "current-tab") {
+      if (n.id !== opts.currentTabId) remapped.add(n.id);
+    } else if ((role === "tab" || role === "subflow") && taken.has(n.id)) remapped.add(n.id);
+  });
   incoming.forEach((n, i) => {
     const role = p.roles[i];
     const first = !p.idMap.has(n.id);
@@ -74,7 +83,8 @@ function plan(doc: FlowDocument, incoming: FlowDocument, opts: MergeOptions): Pl
       else if (n.type === "group") p.groups.add(n.id);
     }
     const twin = existing.get(n.id);
-    if (role === "config" && twin && sameNode(twin, n)) {
+    const scopeMoves = typeof n.z === "string" && remapped.has(n.z);
+    if (role === "config" && twin && !scopeMoves && sameNode(twin, n)) {
       // Already there, unchanged: users of it keep pointing at the existing one.
       if (first) p.idMap.set(n.id, n.id);
       p.finalIds.push(null);

@@ -4,10 +4,10 @@
 import { Position, type Edge, type Node, type NodeHandle } from "@xyflow/react";
 import type { FlowDocument, FlowNode, NodeTypeDef } from "../types";
 import { byId, groupMembers, nodesOf, wiresOf } from "./docIndex";
-import { subflowPorts } from "./docOps";
+import { subflowPorts, type SubflowPortKey } from "./docOps";
 import type { XY } from "./editorStore";
 import {
-  GROUP_PAD, NODE_H, PORT, nodeRect, outputPortY, shapeOf, unionRects, type NodeShape, type Rect, type ShapeContext,
+  GROUP_PAD, NODE_H, PORT, nodeRect, outputPortY, shapeOf, textWidth, unionRects, type NodeShape, type Rect, type ShapeContext,
 } from "./geometry";
 import { colorOf, iconOf } from "./looks";
 
@@ -22,24 +22,38 @@ export interface GroupData extends Record<string, unknown> {
   label: string;
 }
 export interface PortData extends Record<string, unknown> {
-  key: "in" | "out";
+  key: SubflowPortKey;
   index: number;
 }
 
-export type EditorNode = Node<FlowNodeData, "fe" | "junction" | "comment"> | Node<GroupData, "group"> | Node<PortData, "sfport">;
+/** The label at the end of a selected link node's stub to a partner on another tab. */
+export interface LinkOffData extends Record<string, unknown> {
+  partner: string;
+  tabId: string;
+  tabLabel: string;
+  name: string;
+  side: "left" | "right";
+}
+
+export type EditorNode =
+  | Node<FlowNodeData, "fe" | "junction" | "comment">
+  | Node<GroupData, "group">
+  | Node<PortData, "sfport">
+  | Node<LinkOffData, "linkoff">;
 
 export const SF_PORT_PREFIX = "__sfport:";
 export const SF_PORT_W = 40;
+export const SF_STATUS_W = 60;
 export const LINK_TYPES = new Set(["link in", "link out", "link call"]);
 
-export function sfPortId(key: "in" | "out", index: number): string {
+export function sfPortId(key: SubflowPortKey, index: number): string {
   return `${SF_PORT_PREFIX}${key}:${index}`;
 }
 
-export function parseSfPortId(id: string): { key: "in" | "out"; index: number } | null {
+export function parseSfPortId(id: string): { key: SubflowPortKey; index: number } | null {
   if (!id.startsWith(SF_PORT_PREFIX)) return null;
   const [key, index] = id.slice(SF_PORT_PREFIX.length).split(":");
-  return { key: key === "in" ? "in" : "out", index: Number(index) };
+  return { key: key === "in" || key === "status" ? key : "out", index: Number(index) };
 }
 
 export function edgeId(source: string, port: number, target: string): string {
@@ -177,7 +191,86 @@ export function deriveNodes(inp: DeriveInput): EditorNode[] {
   if (groupsToRefit.length) refitGroups(out, groupsToRefit, inp, ctx);
   const sf = byId(inp.doc).get(inp.tab);
   if (sf?.type === "subflow") out.push(...subflowPortNodes(sf, inp));
+  if (inp.selection.size) out.push(...linkOffNodes(inp, ctx));
   return out;
+}
+
+// ---- link partners on other tabs: a short dashed stub to a label naming the partner's tab ----
+
+export const LINK_OFF_PREFIX = "__linkoff:";
+const LINK_OFF_GAP = 40;
+const LINK_OFF_H = 20;
+const LINK_OFF_STEP = 24;
+
+interface OffTabStub {
+  node: FlowNode;
+  partner: FlowNode;
+  container: FlowNode;
+  id: string;
+  /** Position among this node's off-tab partners, and how many there are. */
+  k: number;
+  count: number;
+}
+
+/** Partners on other tabs of the selected link nodes on `tab` (only selected ones: cheap). */
+function offTabStubs(doc: FlowDocument, tab: string, selection: ReadonlySet<string>): OffTabStub[] {
+  const index = byId(doc);
+  const out: OffTabStub[] = [];
+  for (const id of selection) {
+    const n = index.get(id);
+    if (!n || n.z !== tab || !LINK_TYPES.has(n.type) || !Array.isArray(n.links)) continue;
+    const mine: OffTabStub[] = [];
+    const seen = new Set<string>();
+    for (const other of n.links as unknown[]) {
+      if (typeof other !== "string" || seen.has(other)) continue;
+      seen.add(other);
+      const partner = index.get(other);
+      if (!partner || typeof partner.z !== "string" || partner.z === tab) continue;
+      const container = index.get(partner.z);
+      if (!container || (container.type !== "tab" && container.type !== "subflow")) continue;
+      mine.push({ node: n, partner, container, id: `${LINK_OFF_PREFIX}${n.id}:${partner.id}`, k: 0, count: 0 });
+    }
+    mine.forEach((m, k) => { m.k = k; m.count = mine.length; });
+    out.push(...mine);
+  }
+  return out;
+}
+
+function linkOffNodes(inp: DeriveInput, ctx: ShapeContext): EditorNode[] {
+  return offTabStubs(inp.doc, inp.tab, inp.selection).map((st) => {
+    const side = st.node.type === "link in" ? "left" : "right";
+    const tabLabel = String((st.container.type === "subflow" ? st.container.name : st.container.label) ?? st.container.id);
+    const name = typeof st.partner.name === "string" ? st.partner.name : "";
+    const width = textWidth(name ? `${tabLabel} · ${name}` : tabLabel) + 22;
+    const r = rectOf(st.node, ctx);
+    const at = inp.drag?.get(st.node.id) ?? { x: r.x, y: r.y };
+    const y = at.y + r.h / 2 - LINK_OFF_H / 2 + (st.k - (st.count - 1) / 2) * LINK_OFF_STEP;
+    const x = side === "right" ? at.x + r.w + LINK_OFF_GAP : at.x - LINK_OFF_GAP - width;
+    const half = 1;
+    const handle: NodeHandle = side === "right"
+      ? { id: "t", type: "target", position: Position.Left, x: 0, y: LINK_OFF_H / 2 - half, width: 1, height: 1 }
+      : { id: "s", type: "source", position: Position.Right, x: width, y: LINK_OFF_H / 2 - half, width: 1, height: 1 };
+    return {
+      id: st.id, type: "linkoff", position: { x, y }, width, height: LINK_OFF_H, measured: { width, height: LINK_OFF_H },
+      handles: [handle], selectable: false, draggable: false, connectable: false, deletable: false, focusable: false,
+      // Neither selectable nor draggable: React Flow would let clicks through to the pane.
+      className: "fe-linkoff-node",
+      data: { partner: st.partner.id, tabId: st.container.id, tabLabel, name, side },
+    } satisfies Node<LinkOffData, "linkoff">;
+  });
+}
+
+function linkOffEdges(doc: FlowDocument, tab: string, selection: ReadonlySet<string>): Edge[] {
+  return offTabStubs(doc, tab, selection).map((st) => {
+    const left = st.node.type === "link in";
+    const eid = left ? `link|${st.id}|${st.node.id}` : `link|${st.node.id}|${st.id}`;
+    return cachedEdge(eid, () => ({
+      id: eid,
+      source: left ? st.id : st.node.id, sourceHandle: left ? "s" : "link",
+      target: left ? st.node.id : st.id, targetHandle: left ? "link" : "t",
+      className: "fe-link-edge", selectable: false, deletable: false, focusable: false,
+    }));
+  });
 }
 
 /** While members are dragged, a group's box follows them (the drop writes it to the document). */
@@ -220,16 +313,17 @@ export function liveGroupRect(
 
 function subflowPortNodes(sf: FlowNode, inp: DeriveInput): EditorNode[] {
   const out: EditorNode[] = [];
-  for (const key of ["in", "out"] as const) {
+  for (const key of ["in", "out", "status"] as const) {
     subflowPorts(sf, key).forEach((port, index) => {
       const id = sfPortId(key, index);
-      const pos = inp.drag?.get(id) ?? { x: (Number(port.x) || 0) - SF_PORT_W / 2, y: (Number(port.y) || 0) - NODE_H / 2 };
+      const w = key === "status" ? SF_STATUS_W : SF_PORT_W;
+      const pos = inp.drag?.get(id) ?? { x: (Number(port.x) || 0) - w / 2, y: (Number(port.y) || 0) - NODE_H / 2 };
       const half = PORT / 2;
       const handle: NodeHandle = key === "in"
-        ? { id: "o0", type: "source", position: Position.Right, x: SF_PORT_W - half, y: NODE_H / 2 - half, width: PORT, height: PORT }
+        ? { id: "o0", type: "source", position: Position.Right, x: w - half, y: NODE_H / 2 - half, width: PORT, height: PORT }
         : { id: "i", type: "target", position: Position.Left, x: -half, y: NODE_H / 2 - half, width: PORT, height: PORT };
       out.push({
-        id, type: "sfport", position: pos, width: SF_PORT_W, height: NODE_H, measured: { width: SF_PORT_W, height: NODE_H },
+        id, type: "sfport", position: pos, width: w, height: NODE_H, measured: { width: w, height: NODE_H },
         handles: [handle], selected: inp.selection.has(id), deletable: false, data: { key, index },
       });
     });
@@ -286,6 +380,9 @@ function tabEdges(doc: FlowDocument, tab: string): Edge[] {
         else if (onTab.has(w.id)) edges.push(wireEdge(w.id, w.port ?? 0, sfPortId("out", i)));
       }
     });
+    subflowPorts(sf, "status").forEach((p, i) => {
+      for (const w of p.wires ?? []) if (onTab.has(w.id)) edges.push(wireEdge(w.id, w.port ?? 0, sfPortId("status", i)));
+    });
   }
   perTab.set(tab, edges);
   return edges;
@@ -317,7 +414,7 @@ function linkEdges(doc: FlowDocument, tab: string, selection: ReadonlySet<string
 
 export function deriveEdges(doc: FlowDocument, tab: string, selection: ReadonlySet<string>, selectedEdges: ReadonlySet<string>): Edge[] {
   const base = tabEdges(doc, tab);
-  const links = selection.size ? linkEdges(doc, tab, selection) : [];
+  const links = selection.size ? [...linkEdges(doc, tab, selection), ...linkOffEdges(doc, tab, selection)] : [];
   if (!selectedEdges.size && !links.length) return base;
   const out = selectedEdges.size
     ? base.map((e) => {

@@ -113,16 +113,32 @@ interface SubflowPort {
   [k: string]: unknown;
 }
 
-export function subflowPorts(sf: FlowNode, key: "in" | "out"): SubflowPort[] {
+/** A subflow's port list: `in`/`out` are arrays; `status` is one optional object (shown as a list of 0 or 1). */
+export type SubflowPortKey = "in" | "out" | "status";
+
+export function subflowPorts(sf: FlowNode, key: SubflowPortKey): SubflowPort[] {
+  if (key === "status") {
+    const st = sf.status;
+    return st && typeof st === "object" && !Array.isArray(st) ? [st as SubflowPort] : [];
+  }
   return Array.isArray(sf[key]) ? (sf[key] as SubflowPort[]) : [];
+}
+
+/** The subflow with its `key` ports replaced (for `status`, the first entry or no `status`). */
+export function withSubflowPorts(sf: FlowNode, key: SubflowPortKey, ports: SubflowPort[]): FlowNode {
+  if (key !== "status") return { ...sf, [key]: ports };
+  if (ports.length) return { ...sf, status: ports[0] };
+  const next = { ...sf };
+  delete next.status;
+  return next;
 }
 
 function scrubSubflowPorts(sf: FlowNode, gone: Set<string>): FlowNode {
   let next = sf;
-  for (const key of ["in", "out"] as const) {
+  for (const key of ["in", "out", "status"] as const) {
     const ports = subflowPorts(sf, key);
     if (!ports.some((p) => (p.wires ?? []).some((w) => gone.has(w.id)))) continue;
-    next = { ...next, [key]: ports.map((p) => ({ ...p, wires: (p.wires ?? []).filter((w) => !gone.has(w.id)) })) };
+    next = withSubflowPorts(next, key, ports.map((p) => ({ ...p, wires: (p.wires ?? []).filter((w) => !gone.has(w.id)) })));
   }
   return next;
 }
@@ -144,9 +160,9 @@ export function insertBefore(doc: FlowDocument, node: FlowNode, beforeId: string
   return [...doc.slice(0, at), node, ...doc.slice(at)];
 }
 
-/** Subflow port wiring: the input port feeds `target`, or output port `index` takes `source:port`. */
+/** Subflow port wiring: the input port feeds `target`, or output (or status) port `index` takes `source:port`. */
 export function connectSubflowPort(
-  doc: FlowDocument, sfId: string, key: "in" | "out", index: number, wire: PortWire,
+  doc: FlowDocument, sfId: string, key: SubflowPortKey, index: number, wire: PortWire,
 ): FlowDocument {
   const sf = byId(doc).get(sfId);
   if (!sf) return doc;
@@ -154,15 +170,15 @@ export function connectSubflowPort(
   const port = ports[index];
   if (!port || port.wires.some((w) => w.id === wire.id && (w.port ?? 0) === (wire.port ?? 0))) return doc;
   port.wires.push(key === "in" ? { id: wire.id } : { id: wire.id, port: wire.port ?? 0 });
-  return replaceNodes(doc, [{ ...sf, [key]: ports }]);
+  return replaceNodes(doc, [withSubflowPorts(sf, key, ports)]);
 }
 
 export function disconnectSubflowPort(
-  doc: FlowDocument, sfId: string, key: "in" | "out", index: number, wire: PortWire,
+  doc: FlowDocument, sfId: string, key: SubflowPortKey, index: number, wire: PortWire,
 ): FlowDocument {
   const sf = byId(doc).get(sfId);
   if (!sf) return doc;
   const ports = subflowPorts(sf, key).map((p, i) =>
     i !== index ? p : { ...p, wires: (p.wires ?? []).filter((w) => !(w.id === wire.id && (w.port ?? 0) === (wire.port ?? 0))) });
-  return replaceNodes(doc, [{ ...sf, [key]: ports }]);
+  return replaceNodes(doc, [withSubflowPorts(sf, key, ports)]);
 }

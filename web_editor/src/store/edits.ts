@@ -3,9 +3,10 @@ import { newId } from "../io/importExport";
 import type { FlowNode, NodeTypeDef } from "../types";
 import { byId, groupMembers, isFlowNode, wouldNestItself } from "./docIndex";
 import {
-  connect, connectSubflowPort, deleteNodes, disconnect, disconnectSubflowPort, replaceNodes, type WireRef,
+  connect, connectSubflowPort, deleteNodes, disconnect, disconnectSubflowPort, replaceNodes, subflowPorts, withSubflowPorts,
+  type WireRef,
 } from "./docOps";
-import { SF_PORT_W, liveGroupRect, parseEdgeId, parseSfPortId, rectOf, shapeContext, shapeFor } from "./derive";
+import { SF_PORT_W, SF_STATUS_W, liveGroupRect, parseEdgeId, parseSfPortId, rectOf, shapeContext, shapeFor } from "./derive";
 import { commit, getState, setState, toast, type XY } from "./editorStore";
 import { NODE_H, unionRects } from "./geometry";
 import { addTab } from "./tabs";
@@ -64,9 +65,12 @@ export function connectPorts(c: PortConnection): void {
   const srcPort = parseSfPortId(c.source);
   const dstPort = parseSfPortId(c.target);
   let doc = s.doc;
-  if (srcPort && dstPort) doc = connectSubflowPort(doc, s.activeTab, "out", dstPort.index, { id: s.activeTab });
-  else if (srcPort) doc = connectSubflowPort(doc, s.activeTab, "in", srcPort.index, { id: c.target });
-  else if (dstPort) doc = connectSubflowPort(doc, s.activeTab, "out", dstPort.index, { id: c.source, port });
+  if (srcPort && dstPort) {
+    // The input straight to an output (Node-RED allows it); not to the status port.
+    if (dstPort.key !== "out") return;
+    doc = connectSubflowPort(doc, s.activeTab, "out", dstPort.index, { id: s.activeTab });
+  } else if (srcPort) doc = connectSubflowPort(doc, s.activeTab, "in", srcPort.index, { id: c.target });
+  else if (dstPort) doc = connectSubflowPort(doc, s.activeTab, dstPort.key, dstPort.index, { id: c.source, port });
   else doc = connect(doc, c.source, port, c.target);
   commit(doc);
 }
@@ -79,7 +83,7 @@ function removeEdges(doc: FlowNode[], ids: Iterable<string>, tab: string): FlowN
     const src = parseSfPortId(ref.source), dst = parseSfPortId(ref.target);
     if (src && dst) doc = disconnectSubflowPort(doc, tab, "out", dst.index, { id: tab });
     else if (src) doc = disconnectSubflowPort(doc, tab, "in", src.index, { id: ref.target });
-    else if (dst) doc = disconnectSubflowPort(doc, tab, "out", dst.index, { id: ref.source, port: ref.port });
+    else if (dst) doc = disconnectSubflowPort(doc, tab, dst.key, dst.index, { id: ref.source, port: ref.port });
     else plain.push(ref);
   }
   return disconnect(doc, plain);
@@ -109,9 +113,11 @@ export function commitDrag(): void {
   for (const [id, pos] of drag) {
     const port = parseSfPortId(id);
     if (port && sf?.type === "subflow") {
-      const ports = (Array.isArray(sf[port.key]) ? (sf[port.key] as Record<string, unknown>[]) : []).slice();
-      ports[port.index] = { ...ports[port.index], x: Math.round(pos.x + SF_PORT_W / 2), y: Math.round(pos.y + NODE_H / 2) };
-      sf = { ...sf, [port.key]: ports };
+      const ports = subflowPorts(sf, port.key).slice();
+      if (!ports[port.index]) continue;
+      const w = port.key === "status" ? SF_STATUS_W : SF_PORT_W;
+      ports[port.index] = { ...ports[port.index], x: Math.round(pos.x + w / 2), y: Math.round(pos.y + NODE_H / 2) };
+      sf = withSubflowPorts(sf, port.key, ports);
       continue;
     }
     const node = index.get(id);

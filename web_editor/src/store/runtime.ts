@@ -16,6 +16,7 @@ export function ingestFrames(frames: EventFrame[]): void {
   let status: Record<string, NodeStatus> | null = null;
   const debug: DebugEntry[] = [];
   let deployed = false;
+  let dropped = false;
   for (const f of frames) {
     if (f.type === "status" && f.node_id && f.node_id !== "__proto__") {
       status ??= { ...getState().status };
@@ -24,6 +25,9 @@ export function ingestFrames(frames: EventFrame[]): void {
       else delete status[f.node_id];
     } else if (f.type === "debug" && f.data) {
       debug.push({ ...(f.data as DebugData), seq: ++debugSeq, ts: f.ts });
+    } else if (f.type === "dropped") {
+      // The server skipped frames for this client (it fell behind): status changes may be lost.
+      dropped = true;
     } else if (f.type === "deploy") {
       deployed = true;
       const rev = (f.data as { rev?: string } | null)?.rev;
@@ -39,10 +43,10 @@ export function ingestFrames(frames: EventFrame[]): void {
     patch.debug = all.length > DEBUG_LIMIT ? all.slice(all.length - DEBUG_LIMIT) : all;
   }
   if (Object.keys(patch).length) setState(patch);
-  if (deployed) void refreshStatus();
+  if (deployed || dropped) void refreshStatus();
 }
 
-/** Status badges as the server holds them now (after a (re)connect or a deploy). */
+/** Status badges as the server holds them now (after a (re)connect, a deploy, or dropped frames). */
 export async function refreshStatus(): Promise<void> {
   try {
     const state = await fetchState();

@@ -4,7 +4,7 @@
 import { newId } from "../io/importExport";
 import type { FlowDocument, FlowNode } from "../types";
 import { byId, isFlowNode, subflowsOf, wiresOf } from "./docIndex";
-import { replaceNodes, subflowPorts } from "./docOps";
+import { replaceNodes, subflowPorts, withSubflowPorts } from "./docOps";
 import { commit, getState, setState, toast } from "./editorStore";
 
 const SUBFLOW_COLOR = "#DDAA99";
@@ -132,4 +132,15 @@ export function setSubflowPorts(key: "in" | "out", count: number): void {
     doc = replaceNodes(doc, instances);
   }
   commit(doc);
+}
+
+/** Gives the open subflow a status output (Node-RED's `status: {x, y, wires}`) or removes it. */
+export function setSubflowStatus(on: boolean): void {
+  const s = getState();
+  const sf = byId(s.doc).get(s.activeTab);
+  if (sf?.type !== "subflow" || subflowPorts(sf, "status").length === (on ? 1 : 0)) return;
+  const outs = subflowPorts(sf, "out");
+  const x = outs.length ? Math.max(...outs.map((p) => Number(p.x) || 0)) : 500;
+  const y = outs.length ? Math.max(...outs.map((p) => Number(p.y) || 0)) + 60 : 140;
+  commit(replaceNodes(s.doc, [withSubflowPorts(sf, "status", on ? [{ x, y, wires: [] }] : [])]));
 }

@@ -4,7 +4,7 @@ import { memo, useMemo, useState, type DragEvent } from "react";
 import { byId, tabsOf } from "../store/docIndex";
 import { openEditor } from "../panel/panelGuard";
 import { useEditor } from "../store/editorStore";
-import { setSubflowPorts } from "../store/subflows";
+import { setSubflowPorts, setSubflowStatus } from "../store/subflows";
 import {
   addTab, closeSubflow, deleteTab, dropTabBefore, renameTab, shiftTab, showTab, toggleTabDisabled,
 } from "../store/tabs";
@@ -58,6 +58,7 @@ const Tab = memo(function Tab({ tab, active }: { tab: FlowNode; active: boolean 
 function SubflowPortsControl({ sf }: { sf: FlowNode }) {
   const ins = Array.isArray(sf.in) ? sf.in.length : 0;
   const outs = Array.isArray(sf.out) ? sf.out.length : 0;
+  const hasStatus = !!sf.status && typeof sf.status === "object";
   return (
     <div className="fe-subflow-ports" data-testid="subflow-ports">
       <label>inputs
@@ -72,6 +73,9 @@ function SubflowPortsControl({ sf }: { sf: FlowNode }) {
         <span data-testid="subflow-outputs">{outs}</span>
         <button type="button" className="fe-small-button" aria-label="Add an output" data-testid="subflow-output-add"
           onClick={() => setSubflowPorts("out", outs + 1)}>+</button>
+      </label>
+      <label title="A status output: the status of the node wired to it becomes the instance's status">status
+        <input type="checkbox" checked={hasStatus} onChange={(e) => setSubflowStatus(e.target.checked)} data-testid="subflow-status" />
       </label>
       <button type="button" className="fe-small-button" data-testid="subflow-properties"
         onClick={() => openEditor(sf.id)}>properties</button>
