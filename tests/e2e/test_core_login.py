@@ -3,9 +3,6 @@ way back to the form when the session ends."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +18,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def engine_with_account(tmp_path: Path) -> Iterator[EngineProcess]:
     engine = EngineProcess(tmp_path, chain_flow())
-    env = {**os.environ, "FLOWENGINE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
-    subprocess.run([str(Path(sys.executable).parent / "flowengine"), "user", "add", "alice", "--password-stdin",
-                    "--data-dir", str(engine.data_dir)], input=PASSWORD + "\n", text=True, env=env, check=True,
-                   capture_output=True)
+    engine.add_user("alice", PASSWORD)
     engine.start()
     yield engine
     engine.stop()

@@ -7,11 +7,7 @@ into itself, a failing sign-out, and the websocket batch buffer."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,10 +44,7 @@ def flows() -> list[dict[str, Any]]:
 def account_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
     workdir = tmp_path_factory.mktemp("hardening-accounts")
     engine = EngineProcess(workdir, flows())
-    env = {**os.environ, "FLOWENGINE_SECRET_KEY_FILE": str(workdir / "secret.key")}
-    subprocess.run([str(Path(sys.executable).parent / "flowengine"), "user", "add", "alice", "--password-stdin",
-                    "--data-dir", str(engine.data_dir)], input=PASSWORD + "\n", text=True, env=env, check=True,
-                   capture_output=True)
+    engine.add_user("alice", PASSWORD)
     engine.start()
     yield engine
     engine.stop()

@@ -54,6 +54,14 @@ class EngineProcess:
             time.sleep(0.05)
         raise RuntimeError(f"flowengine did not answer within {timeout} s:\n{self.log()}")
 
+    def add_user(self, name: str, password: str, role: str = "admin") -> None:
+        """`flowengine user add` against this engine's data dir (before start(): accounts are
+        read at start-up)."""
+        env = {**os.environ, "FLOWENGINE_SECRET_KEY_FILE": str(self.workdir / "secret.key")}
+        subprocess.run([str(Path(sys.executable).parent / "flowengine"), "user", "add", name, "--password-stdin",
+                        "--role", role, "--data-dir", str(self.data_dir)], input=password + "\n", text=True,
+                       env=env, check=True, capture_output=True)
+
     def stop(self) -> None:
         if self._proc is None or self._proc.poll() is not None:
             return

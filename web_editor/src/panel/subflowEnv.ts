@@ -3,6 +3,7 @@
 // Default rows carry `DEFAULT_KEY` (the form keeps unknown row keys); on apply a default row the
 // user left as it was is dropped, so only real overrides are written to the instance.
 import type { FlowNode } from "../types";
+import { deepEqual } from "../util/deepEqual";
 
 export const DEFAULT_KEY = "__feDefault";
 
@@ -40,16 +41,6 @@ export function withSubflowEnv(node: FlowNode, def: FlowNode | undefined): FlowN
   return view;
 }
 
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]));
-  }
-  if (!isRow(a) || !isRow(b)) return false;
-  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
-}
 
 /**
  * The edited instance with the default rows the user left alone dropped (and the markers
@@ -72,7 +63,7 @@ export function collapseSubflowEnv(before: FlowNode, after: FlowNode, def: FlowN
   const own = Array.isArray(before.env) ? (before.env as unknown[]) : undefined;
   const out: FlowNode = { ...after };
   // Same overrides (the list is shown in the subflow's order): keep the instance's own list.
-  if (own && rows.length === own.length && rows.every((r) => own.some((o) => same(o, r)))) out.env = own;
+  if (own && rows.length === own.length && rows.every((r) => own.some((o) => deepEqual(o, r)))) out.env = own;
   else if (!own && rows.length === 0) delete out.env;
   else out.env = rows;
   return out;

@@ -7,6 +7,7 @@
 // when rows are moved, removed or edited; rows it adds have none. `remapPortList` reads the tags,
 // strips them, and rewires the node.
 import type { FlowNode } from "../types";
+import { deepEqual } from "../util/deepEqual";
 
 /** Node type -> the list property its output ports follow. */
 export const PORT_LISTS: Readonly<Record<string, string>> = { switch: "rules" };
@@ -45,17 +46,6 @@ function stripRow(row: unknown): unknown {
   return out;
 }
 
-/** Deep equality of JSON-like values; key order and `undefined` members do not count. */
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]));
-  }
-  if (!isRow(a) || !isRow(b)) return false;
-  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
-}
 
 /**
  * For each row after the edit: the index of the row it was before the edit, or -1 for a new row.
@@ -74,7 +64,7 @@ export function rowOrigins(before: readonly unknown[], after: readonly unknown[]
     });
   }
   const origins = after.map((r, i) => {
-    const j = [i, ...before.keys()].find((c) => c < before.length && !used.has(c) && same(r, before[c]));
+    const j = [i, ...before.keys()].find((c) => c < before.length && !used.has(c) && deepEqual(r, before[c]));
     if (j === undefined) return -1;
     used.add(j);
     return j;
@@ -99,7 +89,7 @@ export function remapPortList(before: FlowNode, after: FlowNode): FlowNode {
   const rows = list.map((row, i) => {
     const plain = stripRow(row);
     const o = origins[i];
-    return o >= 0 && same(plain, prev[o]) ? prev[o] : plain; // untouched rows stay the same objects
+    return o >= 0 && deepEqual(plain, prev[o]) ? prev[o] : plain; // untouched rows stay the same objects
   });
   const moved = rows.length !== prev.length || origins.some((o, i) => o !== i);
   if (!moved) {
