@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from .errors import ConfigError, ValidationIssue
 from .registry import Registry
+from .typed import TypedValue
 
 JS_FUNCTION_WARNING = ("Node-RED JavaScript function node: kept unchanged but inert; "
                        "port it to a python-function node")
@@ -46,7 +47,19 @@ def _check_env_list(nid: str, ntype: str, env: Any) -> list[ValidationIssue]:
         return []
     if not isinstance(env, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in env):
         return [ValidationIssue(nid, ntype, "env", "env must be a list of {name, type, value} objects")]
-    return []
+    issues = []
+    for i, entry in enumerate(env):
+        # Values whose type can be checked now are checked now (Node-RED finds out at run time).
+        if entry.get("type") in _CHECKED_ENV_TYPES:
+            try:
+                TypedValue(entry.get("value"), entry["type"], f"env[{i}].value")
+            except ConfigError as exc:
+                issues.append(ValidationIssue(nid, ntype, f"env[{i}].value",
+                                              f"{entry['name']}: {exc}"))
+    return issues
+
+
+_CHECKED_ENV_TYPES = frozenset({"num", "json", "jsonata", "bin", "re"})
 
 
 def _check_subflow_ports(sf_id: str, sf: dict) -> list[ValidationIssue]:

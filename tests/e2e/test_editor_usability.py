@@ -168,6 +168,25 @@ def test_subflow_instance_panel_lists_the_subflow_env_variables(editor_with: Any
     assert panel.locator('[data-field^="env."][data-field$=".name"] input').count() == 2
 
 
+def test_a_server_problem_on_an_instance_env_entry_shows_under_its_variable(editor_with: Any) -> None:
+    sf = {"id": "sf2", "type": "subflow", "name": "helper", "in": [{"x": 50, "y": 30, "wires": []}], "out": [],
+          "env": [{"name": "LIMIT", "type": "num", "value": "3"}, {"name": "MODE", "type": "str", "value": "auto"}]}
+    # Stored order differs from the panel's (which lists the subflow's variables first).
+    inst = {"id": "si2", "type": "subflow:sf2", "z": T, "name": "", "x": 200, "y": 120, "wires": [],
+            "env": [{"name": "MODE", "type": "str", "value": "manual"}, {"name": "LIMIT", "type": "num", "value": "4"}]}
+    page = editor_with([tab(T), sf, inst])
+    page.evaluate("""() => { const st = window.__flowengine.store; const s = st.getState();
+        const bad = (n) => ({...n, env: [n.env[0], {...n.env[1], value: 'lots'}]});
+        st.setState({doc: s.doc.map(n => n.id === 'si2' ? bad(n) : n)}); }""")
+    page.get_by_test_id("deploy-button").click()
+    wait_state(page, "s.problems.length > 0 && !s.deploying")
+    assert state(page, "s.problems[0].path") == "env[1].value"  # the server names the stored entry (LIMIT)
+    panel = open_panel(page, "si2")
+    assert panel.locator('[data-field="env.0.name"] input').input_value() == "LIMIT"  # listed first
+    assert "not a number" in panel.locator('[data-field="env.0.value"]').inner_text()
+    assert "not a number" not in panel.locator('[data-field="env.1.value"]').inner_text()
+
+
 def test_selection_to_subflow_opens_the_definition_as_a_tab(editor_with: Any) -> None:
     page = editor_with([tab(T), inject("A", T, 120, 100, [["C"]]), debug("C", T, 520, 100)])
     node(page, "C").click()

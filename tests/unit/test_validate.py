@@ -103,3 +103,19 @@ def test_a_wire_to_a_node_that_reads_as_config_says_why():
                             {"id": "b", "type": "debug", "z": "t"}])
     issues = check_graph(doc, default_registry())
     assert any("reads as a config node" in i.message and i.path == "wires[0][0]" for i in issues)
+
+
+def test_env_values_that_can_be_checked_are_checked_at_load():
+    from flowengine.flowdoc import check_graph, load_document
+    from flowengine.registry import default_registry
+
+    doc, _ = load_document([
+        {"id": "t", "type": "tab", "env": [{"name": "N", "type": "num", "value": "12"}]},
+        {"id": "sf", "type": "subflow", "name": "S", "in": [], "out": [],
+         "env": [{"name": "J", "type": "json", "value": "{bad"}]},
+        {"id": "i1", "type": "subflow:sf", "z": "t", "x": 1, "y": 1, "wires": [],
+         "env": [{"name": "A", "type": "str", "value": "x"}, {"name": "B", "type": "jsonata", "value": "(("},
+                 {"name": "C", "type": "conf-type", "value": "whatever"}]}])
+    issues = [(i.node_id, i.path) for i in check_graph(doc, default_registry())]
+    assert ("i1", "env[1].value") in issues and ("sf", "env[0].value") in issues
+    assert not any(nid == "t" for nid, _ in issues) and ("i1", "env[2].value") not in issues

@@ -7,7 +7,7 @@ import { deleteNodes } from "../store/docOps";
 import { commit, getState, setState, useEditor } from "../store/editorStore";
 import { deleteTab } from "../store/tabs";
 import type { FlowNode, Problem } from "../types";
-import { fromPanel, toPanel } from "./panelNode";
+import { fromPanel, problemsForPanel, toPanel } from "./panelNode";
 import { setPanelDirty } from "./panelGuard";
 import { syntheticType } from "./syntheticTypes";
 
@@ -37,6 +37,7 @@ export function EditorPanelHost() {
   const childNode = child ? index.get(child) : undefined;
   if (!node) return null;
   const typeDef = types.get(node.type) ?? syntheticType(node, index);
+  const view = toPanel(node, doc, typeDef);
   // The panel edits a view of the node (switch rule rows tagged, a subflow's env listed).
   const apply = (updated: FlowNode): void => applyNodeEdit(fromPanel(updated, getState().doc));
   const close = () => setState({ editing: null });
@@ -65,11 +66,11 @@ export function EditorPanelHost() {
       <div className="fe-panel-under" style={childNode ? { display: "none" } : undefined}>
       <NodeEditorPanel
         key={node.id}
-        node={toPanel(node, doc, typeDef)}
+        node={view}
         typeDef={typeDef}
         onDirtyChange={onDirtyChange}
         configNodes={configNodes}
-        problems={problems}
+        problems={problemsForPanel(problems, node, view)}
         onApply={(updated) => { apply(updated); close(); }}
         onCancel={close}
         onDelete={onDelete}

@@ -3,7 +3,7 @@
 // variables. `fromPanel` turns the panel's result back into the node for the document.
 import { byId } from "../store/docIndex";
 import { portListKey, remapPortList, tagPortRows } from "../store/ruleWires";
-import type { FlowDocument, FlowNode, NodeTypeDef } from "../types";
+import type { FlowDocument, FlowNode, NodeTypeDef, Problem } from "../types";
 import { collapseSubflowEnv, withSubflowEnv } from "./subflowEnv";
 
 function subflowOf(node: FlowNode, doc: FlowDocument): FlowNode | undefined {
@@ -35,4 +35,23 @@ export function fromPanel(updated: FlowNode, doc: FlowDocument): FlowNode {
   const sf = subflowOf(before, doc);
   if (sf) out = collapseSubflowEnv(before, out, sf);
   return remapPortList(before, out);
+}
+
+/** Server problems re-pointed at the panel's rows: a problem on the stored `env[i]` of a subflow
+ * instance goes to the row where the panel lists that entry (it lists the subflow's variables
+ * first, so the order differs). Other paths are unchanged. */
+export function problemsForPanel(problems: Problem[], node: FlowNode, view: FlowNode): Problem[] {
+  if (view === node || !Array.isArray(node.env) || !Array.isArray(view.env) || problems.length === 0) return problems;
+  const stored = node.env as unknown[];
+  const shown = view.env as unknown[];
+  let changed = false;
+  const out = problems.map((p) => {
+    const m = /^env(?:\[(\d+)\]|\.(\d+))(.*)$/.exec(p.path ?? "");
+    if (!m) return p;
+    const at = shown.indexOf(stored[Number(m[1] ?? m[2])]);
+    if (at < 0) return p;
+    changed = true;
+    return { ...p, path: `env[${at}]${m[3]}` };
+  });
+  return changed ? out : problems;
 }
