@@ -379,12 +379,9 @@ class Login(BaseModel):
 async def login(request: Request, body: Login) -> JSONResponse:
     auth = auth_state(request)
     client = request.client.host if request.client else "?"
-    wait = auth.limiter.retry_after(client)
-    if wait:
-        return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
-                            content={"error": "too_many_attempts", "message": "too many failed logins; try later"})
-    # Counted before the (slow) check, so parallel guesses cannot all pass the limit first.
-    auth.limiter.failure(client)
+    refused = _count_attempt(auth, client)
+    if refused is not None:
+        return refused
     user = await auth.users.verify(body.username, body.password)
     found = await auth.users.get_user_and_stamp(user.name) if user is not None else None
     if found is None:
@@ -396,12 +393,8 @@ async def login(request: Request, body: Login) -> JSONResponse:
     old = auth.sessions.get(request.cookies.get(SESSION_COOKIE))
     if old is not None:
         auth.sessions.drop(old.id)  # a login always starts a fresh session (no fixation)
-    cookie, session = auth.sessions.create(user.name, stamp)
-    response = JSONResponse({"user": user.name, "role": user.role, "csrf_token": session.csrf,
-                             "expires_in": int(auth.sessions.ttl)})
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(auth.sessions.ttl), path="/", httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
-    return response
+    return _new_session(request, auth, user.name, stamp, {"user": user.name, "role": user.role,
+                                                          "expires_in": int(auth.sessions.ttl)})
 
 
 @router.post("/auth/logout", status_code=204, summary="End the session (send its CSRF token)")
@@ -446,11 +439,9 @@ async def change_password(request: Request, body: PasswordChange) -> JSONRespons
         return JSONResponse(status_code=403, content={"error": "forbidden",
                                                       "message": "sign in with a password to change it"})
     client = request.client.host if request.client else "?"
-    wait = auth.limiter.retry_after(client)
-    if wait:
-        return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
-                            content={"error": "too_many_attempts", "message": "too many failed attempts; try later"})
-    auth.limiter.failure(client)  # counted first, as at login
+    refused = _count_attempt(auth, client)
+    if refused is not None:
+        return refused
     if await auth.users.verify(who.user, body.current_password) is None:
         return JSONResponse(status_code=403, content={"error": "invalid_credentials",
                                                       "message": "the current password is wrong"})
@@ -464,8 +455,25 @@ async def change_password(request: Request, body: PasswordChange) -> JSONRespons
     found = await auth.users.get_user_and_stamp(who.user)
     if found is None:
         return JSONResponse(status_code=401, content={"error": "unauthorized", "message": "the account is gone"})
-    cookie, session = auth.sessions.create(who.user, found[1])
-    response = JSONResponse({"user": who.user, "csrf_token": session.csrf})
+    return _new_session(request, auth, who.user, found[1], {"user": who.user})
+
+
+def _count_attempt(auth: Auth, client: str) -> JSONResponse | None:
+    """A 429 while `client` is over the limit; else the attempt is counted as a failure now,
+    before the slow password check, so parallel guesses cannot all pass the limit first (a right
+    password then takes it back with `limiter.forgive`)."""
+    wait = auth.limiter.retry_after(client)
+    if wait:
+        return JSONResponse(status_code=429, headers={"Retry-After": str(int(wait) + 1)},
+                            content={"error": "too_many_attempts", "message": "too many failed attempts; try later"})
+    auth.limiter.failure(client)
+    return None
+
+
+def _new_session(request: Request, auth: Auth, user: str, stamp: str, body: dict) -> JSONResponse:
+    """A fresh session for `user`: its signed cookie, and its CSRF token in the answer."""
+    cookie, session = auth.sessions.create(user, stamp)
+    response = JSONResponse({**body, "csrf_token": session.csrf})
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(auth.sessions.ttl), path="/", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")
     return response
