@@ -13,6 +13,7 @@ own json_schema_extra always wins.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
 
@@ -26,7 +27,10 @@ CATEGORY_COLORS = {"common": "#a6bbcf", "function": "#e2d96e", "network": "#d8bf
                    "sequence": "#e2d96e", "storage": "#c7e9c0", "config": "#dddddd"}
 
 
+@functools.cache
 def describe_type(name: str, cls: type[Node]) -> dict[str, Any]:
+    """One palette entry; a class never changes while the process runs, so it is made once (the
+    schema generation and annotation are the costly part). Callers must not modify it."""
     return {"type": name, "category": cls.category, "inputs": cls.inputs, "outputs": cls.outputs,
             "config": cls.is_config, "help": cls.help, "module": cls.__module__,
             "color": cls.color or CATEGORY_COLORS.get(cls.category, "#dddddd"),
