@@ -11,6 +11,7 @@ import websockets
 
 from flowengine.app import Application, StartupError
 from flowengine.settings import load_settings
+from tests.support.app_server import serving
 
 
 def flow(label: str = "one") -> list[dict]:
@@ -24,13 +25,8 @@ def flow(label: str = "one") -> list[dict]:
 
 @pytest.fixture
 async def server(tmp_path):
-    flows = tmp_path / "flows.json"
-    flows.write_text(json.dumps(flow()))
-    app = Application(load_settings(data_dir=tmp_path / "data", port=0))
-    assert await app.start(flows)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}", timeout=10) as client:
-        yield app, client
-    await app.stop()
+    async with serving(tmp_path, flow()) as pair:
+        yield pair
 
 
 async def test_node_red_get_flows_v1_and_v2(server):

@@ -16,7 +16,7 @@ from flowengine.api.limits import MAX_BODY_BYTES, BodySizeLimitMiddleware, check
 from flowengine.app import Application
 from flowengine.inbox import Inbox
 from flowengine.jsvalue import UNDEFINED
-from flowengine.settings import load_settings
+from tests.support.app_server import serving
 
 
 def flow(label: str = "one") -> list[dict]:
@@ -40,14 +40,9 @@ def flow(label: str = "one") -> list[dict]:
 
 
 @pytest.fixture
-async def server(tmp_path: Any) -> AsyncIterator[tuple[Application, httpx.AsyncClient]]:
-    flows = tmp_path / "flows.json"
-    flows.write_text(json.dumps(flow()))
-    app = Application(load_settings(data_dir=tmp_path / "data", port=0))
-    assert await app.start(flows)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}", timeout=10) as client:
-        yield app, client
-    await app.stop()
+async def server(tmp_path):
+    async with serving(tmp_path, flow()) as pair:
+        yield pair
 
 
 async def fire(app: Application, client: httpx.AsyncClient, node_id: str = "i", times: int = 1) -> None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +23,14 @@ from flowengine.app import Application
 from flowengine.security import Security, SecurityError
 from flowengine.settings import load_settings
 from tests.integration.test_api import flow
+from tests.support.app_server import serving
 
 PASSWORD = "correct horse battery"
 
 
-@asynccontextmanager
-async def running(tmp_path: Path, **flags: Any) -> AsyncIterator[tuple[Application, httpx.AsyncClient]]:
-    """The real Application serving on a free port; its accounts store is opened here when
-    app.py does not open one itself yet (the same two calls app.py makes once wired)."""
-    flows = tmp_path / "flows.json"
-    flows.write_text(json.dumps(flow()))
-    settings = load_settings(data_dir=tmp_path / "data", port=0, secret_key_file=tmp_path / "cfg" / "secret.key",
-                             **flags)
-    app = Application(settings)
-    opened_here = not hasattr(app, "security")
-    if opened_here:
-        app.security = Security(settings)  # type: ignore[attr-defined]
-        await app.security.open()  # type: ignore[attr-defined]
-    try:
-        assert await app.start(flows)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}", timeout=10) as client:
-            yield app, client
-    finally:
-        await app.stop()
-        if opened_here:
-            await app.security.close()  # type: ignore[attr-defined]
+def running(tmp_path: Path, **flags: Any) -> AbstractAsyncContextManager[tuple[Application, httpx.AsyncClient]]:
+    """The real Application serving the small test flow on a free port."""
+    return serving(tmp_path, flow(), **flags)
 
 
 @pytest.fixture
