@@ -273,23 +273,16 @@ class Application:
         # map for this deploy only, until it succeeds; they reach the store after that.
         if new_credentials and self.security.credentials.is_open:
             await self.security.credentials.ensure_key()  # a missing or unusable key fails before the deploy
-        previous_credentials = dict(self.engine.credentials)
-        previous_nodes = dict(self.engine.nodes)
-        self.engine.credentials.update(new_credentials)
         self._deploying = True
         try:
-            try:
-                await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full",
-                                         validated=(doc, issues))
-            except FlowValidationError as exc:
-                if revision is not None:
-                    await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])
-                raise
-        except BaseException as exc:
-            self.engine.credentials.clear()
-            self.engine.credentials.update(previous_credentials)
-            if isinstance(exc, Exception):  # not when cancelled
-                await self._restart_with_restored_credentials(previous_nodes, set(new_credentials))
+            # The engine puts the old map back itself if the deploy fails, before the previous
+            # flows restart, so they never run with credentials that were not stored.
+            await self.engine.deploy(data, mode=mode if mode in ("nodes", "flows") else "full",
+                                     validated=(doc, issues),
+                                     credentials={**self.engine.credentials, **new_credentials})
+        except FlowValidationError as exc:
+            if revision is not None:
+                await self.revisions.fail(revision, [i.as_dict() for i in exc.issues])
             raise
         finally:
             self._deploying = False
@@ -342,23 +335,6 @@ class Application:
                 await store.delete(nid)
         if stale:
             log.info("removed the stored credentials of %d nodes that are no longer deployed", len(stale))
-
-    async def _restart_with_restored_credentials(self, previous_nodes: dict[str, Any], changed: set[str]) -> None:
-        """A failed engine deploy restarts the previous flows itself, before the credentials map
-        is restored: a node it made again, whose credentials the failed deploy had changed, is
-        running with them. Start the flows again, so every node has the kept credentials."""
-        if not changed or self.engine.document is None:
-            return
-        remade = [n for nid, n in self.engine.nodes.items()
-                  if n is not previous_nodes.get(nid) and (nid in changed or n.alias in changed)]
-        if not remade:
-            return
-        log.warning("restarting the previous flows so that %d nodes drop the credentials of the failed deploy",
-                    len(remade))
-        try:
-            await self.engine.deploy(self.engine.document.raw, mode="full")
-        except Exception as exc:
-            log.error("could not restart the previous flows with their credentials: %s", exc)
 
     async def reload(self, author: str) -> str | None:
         """Node-RED's `reload` deploy: start the stored flows again."""

@@ -136,7 +136,8 @@ class Engine:
         return doc, issues
 
     async def deploy(self, data: Any, mode: str = "full",
-                     validated: tuple[FlowDocument, list[ValidationIssue]] | None = None) -> list[ValidationIssue]:
+                     validated: tuple[FlowDocument, list[ValidationIssue]] | None = None,
+                     credentials: dict[str, dict[str, Any]] | None = None) -> list[ValidationIssue]:
         """Validate and start `data`, replacing what runs. Raises FlowValidationError (and
         keeps the old flows running) when anything is wrong. Returns the warnings.
 
@@ -144,29 +145,43 @@ class Engine:
         or env changed (and users of changed config nodes), while untouched nodes keep running
         and keep their queued messages; `flows` restarts every node of a tab or subflow instance
         in which anything changed. `validated` is what `validate(data)` returned, when the
-        caller already has it (validation compiles every expression: not twice per deploy)."""
+        caller already has it (validation compiles every expression: not twice per deploy).
+        `credentials` replaces the credentials map for the new flows (nodes read theirs when they
+        are made); a failed deploy puts the old map back before the previous flows restart."""
         async with self._deploy_lock:
             doc, issues = validated or self.validate(data)  # the caller may have validated already
             if doc is None or errors_only(issues):
                 raise FlowValidationError(errors_only(issues) or issues)
-            if mode in ("nodes", "flows") and self.nodes and self.plan is not None:
-                await self._deploy_changes(doc, mode)
-                return [i for i in issues if i.severity != "error"]
-            previous, previous_plan = self.document, self.plan
-            await self.stop_flows()
+            kept_credentials = self.credentials
+            if credentials is not None:
+                self.credentials = credentials
             try:
-                await self._start(doc)
-            except Exception as exc:
-                log.error("deploy failed, restoring the previous flows: %s", exc)
-                await self.stop_flows()
-                if previous is not None:
-                    await self._start(previous)
-                if isinstance(exc, FlowValidationError):
-                    raise
-                raise FlowValidationError([ValidationIssue(None, None, "", f"deploy failed: {exc}")]) from exc
-            self._forget_removed_context(previous_plan, self.plan)
-            self.events.publish("deploy", None, {"nodes": len(self.nodes)})
+                return await self._deploy_valid(doc, issues, mode, kept_credentials)
+            except BaseException:
+                self.credentials = kept_credentials
+                raise
+
+    async def _deploy_valid(self, doc: FlowDocument, issues: list[ValidationIssue], mode: str,
+                            kept_credentials: dict[str, dict[str, Any]]) -> list[ValidationIssue]:
+        if mode in ("nodes", "flows") and self.nodes and self.plan is not None:
+            await self._deploy_changes(doc, mode, kept_credentials)
             return [i for i in issues if i.severity != "error"]
+        previous, previous_plan = self.document, self.plan
+        await self.stop_flows()
+        try:
+            await self._start(doc)
+        except Exception as exc:
+            log.error("deploy failed, restoring the previous flows: %s", exc)
+            await self.stop_flows()
+            self.credentials = kept_credentials
+            if previous is not None:
+                await self._start(previous)
+            if isinstance(exc, FlowValidationError):
+                raise
+            raise FlowValidationError([ValidationIssue(None, None, "", f"deploy failed: {exc}")]) from exc
+        self._forget_removed_context(previous_plan, self.plan)
+        self.events.publish("deploy", None, {"nodes": len(self.nodes)})
+        return [i for i in issues if i.severity != "error"]
 
     def _forget_removed_context(self, old: Plan | None, new: Plan | None) -> None:
         """Node context of nodes that are gone, and flow context of tabs and subflow instances
@@ -200,7 +215,8 @@ class Engine:
         self.started = True
 
     # ------------------------------------------------------------------ partial deploys
-    async def _deploy_changes(self, doc: FlowDocument, mode: str) -> None:
+    async def _deploy_changes(self, doc: FlowDocument, mode: str,
+                              kept_credentials: dict[str, dict[str, Any]]) -> None:
         old_plan, old_nodes, previous = self.plan, self.nodes, self.document
         assert old_plan is not None
         new_plan = build_plan(doc)
@@ -234,6 +250,7 @@ class Engine:
             log.error("partial deploy failed to start; restoring the previous flows in full")
             await self.stop_flows()
             self.plan = old_plan
+            self.credentials = kept_credentials
             if previous is not None:
                 await self._start(previous)
             raise

@@ -111,7 +111,8 @@ async def test_an_exception_in_the_engine_deploy_rolls_the_credentials_back(tmp_
             seen.append(app.engine.credentials["b"]["password"])  # the nodes see the new ones while made
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(app.engine, "deploy", broken_deploy)
+        # Fails inside the engine's deploy, after the credentials map was swapped in.
+        monkeypatch.setattr(app.engine, "_deploy_valid", broken_deploy)
         with pytest.raises(RuntimeError):
             await app.deploy(flow("two") + [broker("NEW")], author="t")
         assert seen == ["NEW"]
